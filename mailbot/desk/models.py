@@ -1,0 +1,232 @@
+"""The desk's tables as SQLAlchemy 2 typed models; enums persist by their value, so the database holds `3 - Moderada`."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from sqlalchemy import JSON, BigInteger, Integer, DateTime, Enum, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which forgets the zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Priority(enum.Enum):
+    CRITICAL = "1 - Crítica"
+    HIGH = "2 - Alta"
+    MODERATE = "3 - Moderada"
+    LOW = "4 - Baja"
+
+
+class State(enum.Enum):
+    NEW = "Nuevo"
+    IN_PROGRESS = "En curso"
+    ON_HOLD = "En espera"
+    RESOLVED = "Resuelto"
+    CLOSED = "Cerrado"
+
+
+class Direction(enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class EntryKind(enum.Enum):
+    CUSTOMER = "customer"
+    AGENT_REPLY = "agent_reply"
+    NOTE = "note"
+    SYSTEM = "system"
+    AUTO_REPLY = "auto_reply"
+
+
+class Outcome(enum.Enum):
+    """What became of one inbound message: the exactly-once ledger's verdict."""
+
+    NEW_CASE = "new_case"
+    FOLLOW_UP = "follow_up"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    QUARANTINE = "quarantine"
+
+
+class OutboxStatus(enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class MailKind(enum.Enum):
+    ACK = "ack"
+    CREDENTIALS = "credentials"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, values_callable=lambda members: [m.value for m in members], native_enum=False, length=32,
+                validate_strings=True, name=cls.__name__.lower())
+
+
+# 64-bit keys on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+IntPK = Annotated[int, mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)]
+Address = Annotated[str, mapped_column(String(320))]
+MessageId = Annotated[str | None, mapped_column(String(998), index=True)]
+Created = Annotated[datetime, mapped_column(UtcDateTime(), default=utcnow)]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class Counter(Base):
+    """Named counters bumped with UPDATE … RETURNING, so case numbers stay unique under concurrent writers."""
+
+    __tablename__ = "counter"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MailboxState(Base):
+    """The UIDVALIDITY last seen per mailbox: a change means every UID there is new (RFC 3501 §2.3.1.1)."""
+
+    __tablename__ = "mailbox_state"
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[Created]
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    id: Mapped[IntPK]
+    email: Mapped[Address] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    credentials_sent_at: Mapped[datetime | None]
+    created_at: Mapped[Created]
+
+
+class Case(Base):
+    __tablename__ = "case"
+    id: Mapped[IntPK]
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(998))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200), default="")
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.MODERATE)
+    state: Mapped[State] = mapped_column(_enum(State), default=State.NEW)
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8), default="es")
+    created_at: Mapped[Created]
+    updated_at: Mapped[Created]
+    first_response_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    contact: Mapped[Contact] = relationship(lazy="joined")
+    entries: Mapped[list[Entry]] = relationship(back_populates="case", order_by="Entry.id")
+
+
+class Entry(Base):
+    """One message on a case, inbound or outbound."""
+
+    __tablename__ = "entry"
+    id: Mapped[IntPK]
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
+    author: Mapped[Address]
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[MessageId]
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[Created]
+
+    case: Mapped[Case] = relationship(back_populates="entries")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
+
+
+class Attachment(Base):
+    """Metadata of a file kept once on disk under storage/attachments by its sha256."""
+
+    __tablename__ = "attachment"
+    id: Mapped[IntPK]
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Receipt(Base):
+    """The exactly-once ledger: one row per message seen in a mailbox, and what became of it."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        Index("ix_receipt_message_id_fingerprint", "message_id", "fingerprint"),
+    )
+    id: Mapped[IntPK]
+    mailbox: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[Created]
+
+
+class Outbox(Base):
+    """One mail to send. The template is rendered when it is sent, so a secret is minted then and never stored."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    id: Mapped[IntPK]
+    kind: Mapped[MailKind] = mapped_column(_enum(MailKind))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    queue: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[Address]
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[Created]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[Created]
+    sent_at: Mapped[datetime | None]

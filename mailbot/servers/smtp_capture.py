@@ -1,0 +1,93 @@
+"""An SMTP server on loopback that keeps every mail it receives in an mbox a person can read."""
+
+from __future__ import annotations
+
+import mailbox
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session, SMTP
+
+from .ports import free_port
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One accepted mail: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    message: EmailMessage
+
+
+@dataclass
+class _Handler:
+    mbox_path: Path | None
+    captured: list[Captured] = field(default_factory=list)
+    # Tests make the server refuse mail: a reply such as "451 4.3.0 try later" or "550 5.1.1 unknown".
+    reject_with: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.reject_with:
+            return self.reject_with
+        raw = envelope.original_content or b""
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.captured.append(Captured(envelope.mail_from or "", tuple(envelope.rcpt_tos), message))
+            if self.mbox_path is not None:
+                box = mailbox.mbox(self.mbox_path)
+                try:
+                    box.lock()
+                    box.add(raw)
+                    box.flush()
+                finally:
+                    box.unlock()
+                    box.close()
+        return "250 2.0.0 Ok: captured"
+
+
+class SmtpCapture:
+    """aiosmtpd's Controller with a capturing handler. `captured` lists what arrived, oldest first."""
+
+    def __init__(self, mbox_path: Path | None = None, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._handler = _Handler(mbox_path)
+        self._controller: Controller | None = None
+        self.mbox_path = mbox_path
+
+    @property
+    def captured(self) -> list[Captured]:
+        with self._handler.lock:
+            return list(self._handler.captured)
+
+    def clear(self) -> None:
+        with self._handler.lock:
+            self._handler.captured.clear()
+
+    def reject_with(self, reply: str | None) -> None:
+        self._handler.reject_with = reply
+
+    def start(self) -> SmtpCapture:
+        kwargs: dict[str, Any] = {"decode_data": False}
+        self._controller = Controller(self._handler, hostname=self.host, port=self.port, server_kwargs=kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpCapture:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
