@@ -26,7 +26,6 @@ __all__ = ["find_case_number", "normalize_subject", "strip_case_tag"]
 #   No reply, Noreply, No-reply ................. auto-reply tagging
 #   RIF ................ "Riferimento" (Italian) reply
 #   Odp ................ "Odpowiedź" (Polish) reply
-#   PD ................. "Podaj dalej" (Polish) forward
 #   YNT ................ "Yanıt" (Turkish) reply
 _PREFIX_WORDS = (
     "REENVIADO",
@@ -51,8 +50,8 @@ _PREFIX_WORDS = (
     "WG",
     "SV",
     "VS",
-    "PD",
 )
+# Not "PD": in Spanish it is "posdata", a real subject ("PD: adjunto el RUT").
 
 # Single-letter prefixes ("R:" Italian/Spanish reply, "I:" Italian
 # "Inoltrato" forward) are too easy to confuse with real text, so they count

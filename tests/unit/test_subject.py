@@ -44,7 +44,7 @@ NORMALIZE_CASES = [
     ("I: Accesso negato", "Accesso negato", "i-italian"),
     ("RIF: Accesso negato", "Accesso negato", "rif-italian"),
     ("Odp: Brak dostępu", "Brak dostępu", "odp-polish"),
-    ("PD: Brak dostępu", "Brak dostępu", "pd-polish"),
+    ("PD: adjunto el RUT", "PD: adjunto el RUT", "pd-is-spanish-posdata-kept"),
     ("YNT: Erişim yok", "Erişim yok", "ynt-turkish"),
     ("Ynt: Erişim yok", "Erişim yok", "ynt-turkish-mixed-case"),
     # whitespace and full-width colon
@@ -174,7 +174,7 @@ KNOWN_PREFIXES = [
     "RV:", "FW:", "FWD:", "Fwd:", "TR:", "AW:", "WG:", "SV:", "VS:",
     "RES:", "ENC:", "R:", "I:", "Antw:", "Antwort:", "Forward:",
     "Reenviado:", "Reenviar:", "Respuesta:", "Responder:",
-    "No reply:", "Noreply:", "No-reply:", "RIF:", "Odp:", "PD:", "YNT:",
+    "No reply:", "Noreply:", "No-reply:", "RIF:", "Odp:", "YNT:",
 ]
 
 SEPARATORS = ["", " ", "  ", "\t", "\r\n "]
