@@ -1,0 +1,7 @@
+"""python -m mailbot"""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

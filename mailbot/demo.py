@@ -1,0 +1,209 @@
+"""A demo desk on loopback: private Dovecot, an SMTP capture, SQLite, and a handful of realistic Spanish mails."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from . import cli
+from .servers.dovecot import DovecotUnavailable, PrivateDovecot
+from .servers.smtp_capture import SmtpCapture
+
+QUEUES = {
+    "mesadeayuda": ("mesadeayuda@example.com", "Mesa de ayuda",
+                    "Lunes a viernes de 7:00 a. m. a 7:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m."),
+    "clavesegura": ("soporte.clavesegura@example.com", "Soporte Clave Segura",
+                    "Lunes a viernes de 7:00 a. m. a 7:00 p. m."),
+}
+
+CONFIG = """\
+# Written by `./run demo`; the servers' ports change on every run.
+[database]
+url = "sqlite:///mailbot.db"
+
+[storage]
+path = "storage"
+
+[desk]
+name = "Mesa de ayuda Ejemplo"
+case_prefix = "CS"
+language = "es"
+timezone = "America/Bogota"
+portal_url = "https://portal.example.com/csm"
+message_id_domain = "mailbot.example.com"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from_name = "Mesa de ayuda Ejemplo"
+retry_base = 2
+
+[daemon]
+poll_interval = 2
+
+[accounts]
+"transportes.example.org" = "Transportes Ejemplo S.A.S."
+"austral.example.org" = "Grupo Austral Ejemplo S.A.S."
+{queues}"""
+
+QUEUE = """
+[[queues]]
+key = "{key}"
+address = "{address}"
+name = "{name}"
+hours_text = "{hours}"
+[queues.imap]
+host = "127.0.0.1"
+port = {imap_port}
+tls = "none"
+username = "{key}"
+password_file = "imap.password"
+"""
+
+
+def _mail(sender: str, to: str, subject: str, body: str, charset: str = "utf-8", **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">"))
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body, charset=charset)
+    return message
+
+
+def first_mails() -> list[tuple[str, bytes]]:
+    """New requests: first-time customers, a forward, an HTML-only mail, an attachment, a Latin-1 mail."""
+    desk, clave = QUEUES["mesadeayuda"][0], QUEUES["clavesegura"][0]
+    token = _mail("Marta Ruiz <marta.ruiz@transportes.example.org>", desk,
+                  "No puedo firmar en Adobe Reader con el token",
+                  "Buenos días,\n\nAl intentar firmar un PDF en Adobe Reader el token no aparece en la lista de "
+                  "certificados. Ya reinstalé el controlador.\n\nQuedo atenta,\nMarta Ruiz\n")
+    latin = _mail("Andrés Gómez <andres.gomez@austral.example.org>", desk,
+                  "Solicitud de factura electrónica de noviembre",
+                  "Cordial saludo:\n\nSolicitamos la factura electrónica del mes de noviembre, que aún no "
+                  "llega al correo de facturación.\n\nGracias,\nAndrés Gómez\n", charset="iso-8859-1")
+    forward = _mail("Marta Ruiz <marta.ruiz@transportes.example.org>", desk,
+                    "Fwd: Renovación del certificado digital",
+                    "Les reenvío el aviso de vencimiento que recibimos. ¿Cómo hacemos la renovación?\n\n"
+                    "---------- Forwarded message ---------\nDe: Notificaciones <avisos@example.com>\n"
+                    "Asunto: Renovación del certificado digital\n\nSu certificado vence el 30 de noviembre.\n")
+    html = EmailMessage()
+    for name, value in (("From", "Laura Pérez <laura.perez@example.org>"), ("To", desk),
+                        ("Subject", "Error al ingresar al portal"), ("Date", format_datetime(datetime.now(timezone.utc))),
+                        ("Message-ID", make_msgid(domain="example.org"))):
+        html[name] = value
+    html.set_content("<html><body><p>Hola,</p><p>Al ingresar al <b>portal</b> aparece el mensaje "
+                     "<i>«usuario bloqueado»</i>.</p><ul><li>Navegador: Firefox</li><li>Hora: 9:10 a. m.</li>"
+                     "</ul><p>Gracias.</p></body></html>", subtype="html")
+    with_pdf = _mail("Andrés Gómez <andres.gomez@austral.example.org>", clave,
+                     "Actualización de RUT para la firma",
+                     "Adjunto el RUT actualizado para continuar con el trámite de la clave segura.\n")
+    with_pdf.add_attachment(b"%PDF-1.4\n% RUT de ejemplo\n", maintype="application", subtype="pdf",
+                            filename="RUT-actualizado.pdf")
+    return [("mesadeayuda", token.as_bytes()), ("mesadeayuda", latin.as_bytes()),
+            ("mesadeayuda", forward.as_bytes()), ("mesadeayuda", html.as_bytes()), ("clavesegura", with_pdf.as_bytes())]
+
+
+def replies(capture: SmtpCapture) -> list[tuple[str, bytes]]:
+    """The customers answer what they received: one by replying (headers thread it), one by the number only."""
+    acks = [c.message for c in capture.captured if str(c.message["Subject"]).startswith("[CS")]
+    first = next(m for m in acks if "marta.ruiz" in str(m["To"]) and "Adobe" in str(m["Subject"]))
+    reply = _mail("Marta Ruiz <marta.ruiz@transportes.example.org>", QUEUES["mesadeayuda"][0],
+                  f"RE: {first['Subject']}",
+                  "Adjunto más detalles: el error aparece también en otro equipo.\n\n"
+                  f"El {first['Date']}, Mesa de ayuda escribió:\n> Hemos recibido su solicitud\n",
+                  In_Reply_To=str(first["Message-ID"]), References=str(first["Message-ID"]))
+    invoice = next(m for m in acks if "andres.gomez" in str(m["To"]) and "factura" in str(m["Subject"]))
+    number = str(invoice["Subject"])[1:10]
+    by_number = _mail("Andrés Gómez <andres.gomez@austral.example.org>", QUEUES["mesadeayuda"][0],
+                      f"RV: RE: caso {number} factura pendiente",
+                      "Buenas tardes, ¿hay novedades sobre la factura?\n")
+    return [("mesadeayuda", reply.as_bytes()), ("mesadeayuda", by_number.as_bytes())]
+
+
+def append(dovecot: PrivateDovecot, mails: list[tuple[str, bytes]]) -> None:
+    for queue, raw in mails:
+        with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as client:
+            client.login(queue, dovecot.password)
+            client.append("INBOX", raw)
+
+
+def _runtime(root: Path) -> Path:
+    """var/demo, unless Dovecot's mail user (when we are root) cannot reach it; then a private temporary folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (root, *root.parents)):
+        return root
+    return Path(tempfile.mkdtemp(prefix="mailbot-demo-dovecot-"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./run demo", description="Run a demo help desk on loopback.")
+    parser.add_argument("--once", action="store_true", help="process the demo mails, print the cases and exit")
+    parser.add_argument("--dir", default="var/demo", help="runtime folder (default: var/demo)")
+    args = parser.parse_args(argv)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
+
+    root = Path(args.dir).resolve()
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    dovecot_root = _runtime(root) / "dovecot"
+    password = secrets.token_urlsafe(12)
+    password_file = root / "imap.password"
+    password_file.write_text(password + "\n", encoding="utf-8")
+    password_file.chmod(0o600)
+    try:
+        dovecot = PrivateDovecot(dovecot_root, password=password).start()
+    except DovecotUnavailable as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    capture = SmtpCapture(root / "sent.mbox").start()
+    config_path = root / "mailbot.toml"
+    queues = "".join(
+        QUEUE.format(key=key, address=address, name=name, hours=hours, imap_port=dovecot.port)
+        for key, (address, name, hours) in QUEUES.items()
+    )
+    config_path.write_text(CONFIG.format(smtp_port=capture.port, queues=queues), encoding="utf-8")
+    config = ["--config", str(config_path)]
+    try:
+        print(f"Dovecot IMAP on 127.0.0.1:{dovecot.port}, SMTP capture on 127.0.0.1:{capture.port}")
+        print(f"Configuration: {config_path}\nMail the desk sent: {capture.mbox_path}\n")
+        append(dovecot, first_mails())
+        if cli.main([*config, "run", "--once"]) != 0:
+            return 1
+        append(dovecot, replies(capture))
+        if cli.main([*config, "run", "--once"]) != 0:
+            return 1
+        print()
+        cli.main([*config, "cases", "list"])
+        print(f"\n{len(capture.captured)} mails sent by the desk are in {capture.mbox_path}")
+        print(f"Try: .venv/bin/mailbot --config {config_path} cases show CS0000001")
+        if args.once:
+            return 0
+        print(f"\nThe daemon keeps running; append mail to IMAP user 'mesadeayuda' (password in "
+              f"{password_file}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.")
+        time.sleep(0.1)
+        return cli.main([*config, "run"])
+    finally:
+        capture.stop()
+        dovecot.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Turn a batch of fetched messages into desk state: one transaction, one savepoint and one receipt per message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..config import Config, QueueConfig
+from ..mail.classify import Route, classify
+from ..mail.parse import InboundMail, ParseError, parse_message
+from ..mail.subject import normalize_subject
+from . import cases, threads
+from .accounts import get_or_create_contact
+from .models import Attachment, Case, Direction, Entry, EntryKind, MailKind, Outcome, Receipt
+from .outbox import ack_context, credentials_context, enqueue_reply
+from .storage import store_blob
+
+log = logging.getLogger(__name__)
+NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message as the source saw it: its UID and its bytes."""
+
+    uid: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one message; the source moves it accordingly after the commit."""
+
+    uid: int
+    outcome: Outcome
+    case_number: str | None
+    reason: str
+
+    @property
+    def quarantined(self) -> bool:
+        return self.outcome is Outcome.QUARANTINE
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: Outcome
+    reason: str
+    case: Case | None = None
+    mail: InboundMail | None = None
+
+
+def ingest_batch(
+    session: Session, config: Config, queue: QueueConfig, mailbox: str, uidvalidity: int, batch: list[Fetched]
+) -> list[Verdict]:
+    """Record every message of the batch and commit once. A message already in the ledger (a crash after the
+    commit and before the move) is not processed again; a message that fails is quarantined and the rest go on."""
+    uids = [item.uid for item in batch]
+    known = {
+        receipt.uid: receipt
+        for receipt in session.scalars(
+            select(Receipt).where(Receipt.mailbox == mailbox, Receipt.uidvalidity == uidvalidity, Receipt.uid.in_(uids))
+        )
+    }
+    verdicts: list[Verdict] = []
+    for item in batch:
+        receipt = known.get(item.uid)
+        if receipt is None:
+            receipt = _ingest_one(session, config, queue, mailbox, uidvalidity, item)
+        number = session.get(Case, receipt.case_id).number if receipt.case_id else None  # type: ignore[union-attr]
+        verdicts.append(Verdict(item.uid, receipt.outcome, number, receipt.reason))
+    session.commit()
+    return verdicts
+
+
+def _ingest_one(
+    session: Session, config: Config, queue: QueueConfig, mailbox: str, uidvalidity: int, item: Fetched
+) -> Receipt:
+    key = {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": item.uid}
+    try:
+        with session.begin_nested():
+            result = _process(session, config, queue, item.raw)
+            receipt = _receipt(key, result)
+            session.add(receipt)
+            session.flush()
+    except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
+        log.exception("%s UID %s: processing failed, quarantined", mailbox, item.uid)
+        receipt = Receipt(**key, outcome=Outcome.QUARANTINE, reason=f"processing failed: {type(exc).__name__}: {exc}")
+        session.add(receipt)
+        session.flush()
+    if receipt.outcome is Outcome.QUARANTINE:
+        log.warning("%s UID %s quarantined: %s", mailbox, item.uid, receipt.reason)
+    return receipt
+
+
+def _receipt(key: dict[str, object], result: _Result) -> Receipt:
+    mail = result.mail
+    return Receipt(
+        **key,
+        message_id=mail.message_id if mail else None,
+        fingerprint=mail.fingerprint if mail else None,
+        outcome=result.outcome,
+        case_id=result.case.id if result.case else None,
+        reason=result.reason,
+    )
+
+
+def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes) -> _Result:
+    try:
+        mail = parse_message(raw)
+    except ParseError as exc:
+        return _Result(Outcome.QUARANTINE, f"not an e-mail: {exc}")
+    duplicate = _earlier_copy(session, mail)
+    if duplicate is not None:
+        case = session.get(Case, duplicate.case_id) if duplicate.case_id else None
+        return _Result(Outcome.DUPLICATE, f"same message as {duplicate.mailbox} UID {duplicate.uid}", case, mail)
+    decision = classify(mail, config.desk.message_id_domain)
+    if decision.route is Route.NO_SENDER:
+        return _Result(Outcome.QUARANTINE, f"{decision.reason}: nobody to answer", mail=mail)
+    if decision.route is Route.OWN_LOOP:
+        return _Result(Outcome.IGNORED, f"our own mail came back ({decision.reason}); not answered", mail=mail)
+    raw_sha = store_blob(config.storage_path, "raw", raw, ".eml")
+    case = threads.find_case(session, mail, config.desk.case_prefix)
+    if decision.route is Route.AUTO_REPLY:
+        if case is None:
+            return _Result(Outcome.IGNORED, f"automatic mail ({decision.reason}); no case opened", mail=mail)
+        _record(session, config, case, mail, raw_sha, EntryKind.AUTO_REPLY)
+        return _Result(Outcome.FOLLOW_UP, f"automatic mail ({decision.reason}) recorded; not answered", case, mail)
+    if case is not None:
+        _record(session, config, case, mail, raw_sha, EntryKind.CUSTOMER)
+        return _Result(Outcome.FOLLOW_UP, f"added to {case.number}", case, mail)
+    case = _open_case(session, config, queue, mail, raw_sha)
+    return _Result(Outcome.NEW_CASE, f"opened {case.number}", case, mail)
+
+
+def _earlier_copy(session: Session, mail: InboundMail) -> Receipt | None:
+    """The same message seen before: a resend, or one mail sent to two desk addresses. The fingerprint tells it
+    apart from a different mail that reuses a Message-ID (FreeScout #5591), which is processed as new."""
+    if mail.message_id is None:
+        return None
+    return session.scalars(
+        select(Receipt)
+        .where(
+            Receipt.message_id == mail.message_id,
+            Receipt.fingerprint == mail.fingerprint,
+            Receipt.outcome != Outcome.QUARANTINE,
+        )
+        .order_by(Receipt.id)
+        .limit(1)
+    ).one_or_none()
+
+
+def _open_case(session: Session, config: Config, queue: QueueConfig, mail: InboundMail, raw_sha: str) -> Case:
+    assert mail.from_addr is not None
+    language = config.desk.language
+    contact, created = get_or_create_contact(
+        session, mail.from_addr, mail.from_name, config.account_for(mail.from_addr)
+    )
+    subject = normalize_subject(mail.subject) or NO_SUBJECT[language]
+    case = cases.open_case(session, config.desk.case_prefix, cases.NewCase(queue.key, subject, contact, language))
+    _record(session, config, case, mail, raw_sha, EntryKind.CUSTOMER)
+    if created:
+        enqueue_reply(session, config, queue, MailKind.CREDENTIALS, contact, mail,
+                      credentials_context(config, queue, contact), case)
+    enqueue_reply(session, config, queue, MailKind.ACK, contact, mail, ack_context(config, queue, case), case)
+    return case
+
+
+def _record(session: Session, config: Config, case: Case, mail: InboundMail, raw_sha: str, kind: EntryKind) -> None:
+    assert mail.from_addr is not None
+    entry = Entry(
+        direction=Direction.IN,
+        kind=kind,
+        author=mail.from_addr,
+        subject=mail.subject,
+        text=mail.text,
+        message_id=mail.message_id,
+        raw_sha256=raw_sha,
+    )
+    for attachment in mail.attachments:
+        digest = store_blob(config.storage_path, "attachments", attachment.data)
+        entry.attachments.append(
+            Attachment(filename=attachment.filename, content_type=attachment.content_type,
+                       size=len(attachment.data), sha256=digest)
+        )
+    cases.add_entry(session, case, entry)

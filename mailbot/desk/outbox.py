@@ -1,0 +1,75 @@
+"""Queue replies in the same transaction as the case change that causes them; one context function per mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..config import Config, QueueConfig
+from ..mail.compose import new_message_id
+from ..mail.parse import InboundMail
+from .models import Case, Contact, MailKind, Outbox, utcnow
+
+# RFC 5322 does not limit References, but some servers refuse long header lines: keep the newest ids.
+MAX_REFERENCES = 20
+
+
+def _desk(config: Config, queue: QueueConfig) -> dict[str, Any]:
+    return {
+        "desk": {"name": config.desk.name, "portal_url": config.desk.portal_url},
+        "queue": {"key": queue.key, "name": queue.name, "address": queue.address, "hours_text": queue.hours_text},
+    }
+
+
+def _contact(contact: Contact) -> dict[str, str]:
+    return {"email": contact.email, "name": contact.name, "account": contact.account}
+
+
+def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any]:
+    created = case.created_at.astimezone(config.desk.zone)
+    return {
+        **_desk(config, queue),
+        "contact": _contact(case.contact),
+        "case": {
+            "number": case.number,
+            "subject": case.subject,
+            "priority": case.priority.value,
+            "state": case.state.value,
+            "created_at": f"{created:%Y-%m-%d %H:%M} ({config.desk.timezone})",
+        },
+    }
+
+
+def credentials_context(config: Config, queue: QueueConfig, contact: Contact) -> dict[str, Any]:
+    """Everything but the password, which the sender mints when it sends (see smtp_sender)."""
+    return {**_desk(config, queue), "contact": _contact(contact), "username": contact.email}
+
+
+def enqueue_reply(
+    session: Session,
+    config: Config,
+    queue: QueueConfig,
+    kind: MailKind,
+    contact: Contact,
+    answering: InboundMail,
+    context: dict[str, Any],
+    case: Case | None,
+) -> Outbox:
+    """One outbox row answering `answering`, threaded under it, with a Message-ID fixed now and kept across retries."""
+    references = [*answering.references, *([answering.message_id] if answering.message_id else [])]
+    row = Outbox(
+        kind=kind,
+        case_id=case.id if case else None,
+        contact_id=contact.id,
+        queue=queue.key,
+        language=case.language if case else config.desk.language,
+        recipient=contact.email,
+        message_id=new_message_id(config.desk.message_id_domain),
+        in_reply_to=answering.message_id,
+        references=" ".join(references[-MAX_REFERENCES:]),
+        context=context,
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    return row

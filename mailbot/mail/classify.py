@@ -1,0 +1,70 @@
+"""Decide what kind of mail this is; never writes or sends (one step decides, the next acts)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .compose import MAILBOT_HEADER
+from .parse import InboundMail
+
+
+class Route(enum.Enum):
+    CUSTOMER = "customer"
+    AUTO_REPLY = "auto_reply"  # recorded on its case if it has one; never answered, never opens a case
+    OWN_LOOP = "own_loop"      # mail we sent that came back to a desk mailbox
+    NO_SENDER = "no_sender"    # nobody to answer: quarantined
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    check: Callable[[InboundMail, str], bool]
+
+
+def _own_message_id(mail: InboundMail, our_domain: str) -> bool:
+    return bool(mail.message_id and mail.message_id.rstrip(">").lower().endswith("@" + our_domain.lower()))
+
+
+def _auto_submitted(mail: InboundMail, _domain: str) -> bool:
+    # RFC 3834 §5: anything but "no" is automatic.
+    value = (mail.header("auto-submitted") or "no").split(";")[0].strip().lower()
+    return value != "no"
+
+
+def _bulk_precedence(mail: InboundMail, _domain: str) -> bool:
+    return (mail.header("precedence") or "").strip().lower() in {"bulk", "junk", "list", "auto_reply"}
+
+
+def _mailer_daemon(mail: InboundMail, _domain: str) -> bool:
+    local = (mail.from_addr or "").partition("@")[0]
+    return local in {"mailer-daemon", "postmaster"} or (mail.header("return-path") or "").strip() == "<>"
+
+
+# Order matters: the first rule that matches decides. Loop protection grows here (issue 3).
+RULES: tuple[tuple[Rule, Route], ...] = (
+    (Rule("no-sender", "no usable From address", lambda m, d: m.from_addr is None), Route.NO_SENDER),
+    (Rule("own-header", f"carries our {MAILBOT_HEADER} header", lambda m, d: m.header(MAILBOT_HEADER) is not None),
+     Route.OWN_LOOP),
+    (Rule("own-message-id", "its Message-ID is on our domain", _own_message_id), Route.OWN_LOOP),
+    (Rule("auto-submitted", "Auto-Submitted says it is automatic (RFC 3834)", _auto_submitted), Route.AUTO_REPLY),
+    (Rule("precedence", "Precedence: bulk, junk or list", _bulk_precedence), Route.AUTO_REPLY),
+    (Rule("mailer-daemon", "sent by MAILER-DAEMON/postmaster or with an empty Return-Path", _mailer_daemon),
+     Route.AUTO_REPLY),
+)
+
+
+def classify(mail: InboundMail, our_domain: str) -> Decision:
+    for rule, route in RULES:
+        if rule.check(mail, our_domain):
+            return Decision(route, rule.name, rule.description)
+    return Decision(Route.CUSTOMER, "customer", "a person writing to the desk")

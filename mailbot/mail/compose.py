@@ -1,0 +1,50 @@
+"""Build the outgoing EmailMessage: threading headers, loop markers, a text and an HTML part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from ..templates import Rendered
+
+# Set on every mail we send, so our own mail is recognised if it ever comes back to a desk mailbox.
+MAILBOT_HEADER = "X-Mailbot-Case"
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(idstring="mailbot", domain=domain)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender_name: str
+    sender_address: str
+    recipient: str
+    message_id: str
+    in_reply_to: str | None
+    references: str
+    case_number: str | None
+
+
+def compose(envelope: Envelope, rendered: Rendered, date: object) -> EmailMessage:
+    """An RFC 5322 mail that threads under the customer's message and declares itself automatic (RFC 3834)."""
+    message = EmailMessage()
+    message["From"] = Address(display_name=envelope.sender_name, addr_spec=envelope.sender_address)
+    message["To"] = envelope.recipient
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(date)  # type: ignore[arg-type]
+    message["Message-ID"] = envelope.message_id
+    if envelope.in_reply_to:
+        message["In-Reply-To"] = envelope.in_reply_to
+    if envelope.references:
+        message["References"] = envelope.references
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with out-of-office mail
+    if envelope.case_number:
+        message[MAILBOT_HEADER] = envelope.case_number
+    message.set_content(rendered.text)
+    if rendered.html is not None:
+        message.add_alternative(rendered.html, subtype="html")
+    return message
