@@ -11,17 +11,17 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.header import decode_header
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 
 from inscriptis import get_text
 
 __all__ = ["Attachment", "InboundMail", "ParseError", "parse_message"]
 
-_POLICY = policy.default
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # raw 8-bit bytes as the email package keeps them
 _TOO_MANY_BLANK_LINES = re.compile(r"\n{4,}")  # three or more blank lines in a row
@@ -66,6 +66,19 @@ class InboundMail:
         """First decoded value of a header (case-insensitive), or None when the mail has none."""
         wanted = name.lower()
         return next((value for key, value in self.headers if key == wanted), None)
+
+
+class _TolerantPolicy(EmailPolicy):
+    """email.policy.default, except that a header its parser chokes on reads as its plain text."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+        try:
+            return super().header_fetch_parse(name, value)
+        except Exception:  # e.g. ValueError for a NUL in an RFC 2231 charset, IndexError in address lists
+            return _unfold(value)
+
+
+_POLICY = _TolerantPolicy()  # same settings as email.policy.default
 
 
 class ParseError(Exception):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session, SMTP
@@ -37,7 +37,8 @@ class _Handler:
         if self.reject_with:
             return self.reject_with
         raw = envelope.original_content or b""
-        message = message_from_bytes(raw, policy=policy.default)
+        # SMTP speaks CRLF; parse with local line ends so decoded text reads as any file would.
+        message = message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self.lock:
             self.captured.append(Captured(envelope.mail_from or "", tuple(envelope.rcpt_tos), message))
@@ -76,8 +77,10 @@ class SmtpCapture:
         self._handler.reject_with = reply
 
     def start(self) -> SmtpCapture:
-        kwargs: dict[str, Any] = {"decode_data": False}
-        self._controller = Controller(self._handler, hostname=self.host, port=self.port, server_kwargs=kwargs)
+        # Our own loop, so that stop() can close it (the Controller leaves the one it makes open).
+        self._loop = asyncio.new_event_loop()
+        self._controller = Controller(self._handler, loop=self._loop, hostname=self.host, port=self.port,
+                                      decode_data=False)
         self._controller.start()
         return self
 
@@ -85,6 +88,7 @@ class SmtpCapture:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+            self._loop.close()
 
     def __enter__(self) -> SmtpCapture:
         return self.start()
