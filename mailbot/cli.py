@@ -8,7 +8,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -100,10 +101,15 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         app.close()
 
 
-def _session(config: Config) -> Session:
+@contextmanager
+def _session(config: Config) -> Iterator[Session]:
     engine = store.make_engine(config.database_url)
-    store.ensure_schema(engine)
-    return store.session_factory(engine)()
+    try:
+        store.ensure_schema(engine)
+        with store.session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def cmd_cases_list(config: Config, args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,9 +155,14 @@ class Desk:
     def cli(self, *args: str) -> int:
         return cli.main(["--config", str(self.config_path), *args])
 
-    def session(self) -> Session:
+    @contextmanager
+    def session(self) -> Iterator[Session]:
         engine = store.make_engine(self.config.database_url)
-        return store.session_factory(engine)()
+        try:
+            with store.session_factory(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
 
     def sent_to(self, address: str) -> list[Captured]:
         return [c for c in self.sink.captured if address in c.rcpt_tos]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import message_from_bytes
-from email.generator import BytesGenerator
+from email.generator import BytesGenerator, Generator
 from email.header import decode_header
 from email.message import Message
 from email.policy import EmailPolicy
@@ -276,10 +276,16 @@ def _part_text(part: Message) -> str:
 
 def _wire_body(part: Message, linesep: str) -> bytes:
     """Body bytes of a part without a decodable payload, e.g. the attached message of message/rfc822."""
-    out = io.BytesIO()
     generator_policy = _POLICY.clone(linesep=linesep, refold_source="none")
-    BytesGenerator(out, mangle_from_=False, policy=generator_policy).flatten(part)
-    return _split_header_block(out.getvalue())[1]
+    out = io.BytesIO()
+    try:
+        BytesGenerator(out, mangle_from_=False, policy=generator_policy).flatten(part)
+        wire = out.getvalue()
+    except Exception:  # BytesGenerator cannot write e.g. an 8-bit boundary; the str Generator can
+        text = io.StringIO()
+        Generator(text, mangle_from_=False, policy=generator_policy).flatten(part)
+        wire = text.getvalue().encode("utf-8", "surrogateescape")
+    return _split_header_block(wire)[1]
 
 
 def _declared_filename(part: Message) -> str | None:
@@ -324,6 +330,8 @@ def _safe_filename(name: str) -> str:
 
 def _html_to_text(html: str) -> str:
     """Readable text of an HTML-only mail: inscriptis layout, trailing spaces and blank-line runs trimmed."""
+    while (stripped := html.lstrip()).startswith("<?xml"):
+        html = stripped.partition(">")[2]  # lxml rejects str documents that declare an encoding
     text = get_text(html)
     text = "\n".join(line.rstrip() for line in text.splitlines()).strip()
     return _TOO_MANY_BLANK_LINES.sub("\n\n\n", text)

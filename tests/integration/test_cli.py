@@ -1,0 +1,108 @@
+"""The `mailbot` command as a user runs it: a real process, its exit code, its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from mailbot import store
+from tests.conftest import Desk
+from tests.integration.test_first_path import CUSTOMER, FIRST
+
+CASE_KEYS = {"number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"}
+ENTRY_KEYS = {"direction", "kind", "author", "subject", "text", "attachments", "message_id", "at"}
+
+
+def mailbot(*args: str, config: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mailbot", *(["--config", str(config)] if config else []), *args]
+    return subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120)
+
+
+def test_run_once_then_cases_and_outbox_as_json(desk: Desk) -> None:
+    desk.deliver(FIRST)
+
+    ran = mailbot("run", "--once", env={"MAILBOT_CONFIG": str(desk.config_path)})
+    assert ran.returncode == 0, ran.stderr
+
+    listing = json.loads(mailbot("cases", "list", "--json", config=desk.config_path).stdout)
+    assert [set(case) for case in listing] == [CASE_KEYS]
+    assert listing[0]["number"] == "CS0000001" and listing[0]["contact"] == CUSTOMER
+    assert (listing[0]["state"], listing[0]["priority"]) == ("Nuevo", "3 - Moderada")
+
+    shown = json.loads(mailbot("cases", "show", "cs0000001", "--json", config=desk.config_path).stdout)
+    assert set(shown) == CASE_KEYS | {"entries"}
+    assert [set(e) for e in shown["entries"]] == [ENTRY_KEYS] * 3
+    assert [(e["direction"], e["kind"]) for e in shown["entries"]] == [("in", "customer"), ("out", "system"), ("out", "system")]
+    assert shown["entries"][0]["message_id"] == "<first-1@transportes.example.org>"
+
+    outbox = json.loads(mailbot("outbox", "list", "--json", config=desk.config_path).stdout)
+    assert sorted((row["kind"], row["status"], row["attempts"]) for row in outbox) == [
+        ("ack", "sent", 1), ("credentials", "sent", 1)]
+
+    table = mailbot("cases", "list", config=desk.config_path).stdout
+    assert "CS0000001" in table and "3 - Moderada" in table
+
+
+def test_showing_an_unknown_case_says_so(desk: Desk) -> None:
+    shown = mailbot("cases", "show", "CS9999999", config=desk.config_path)
+    assert (shown.returncode, shown.stderr.strip()) == (1, "mailbot: no case CS9999999")
+
+
+def test_an_unreachable_mailbox_fails_run_once_with_its_reason(desk: Desk) -> None:
+    (desk.config_path.parent / "imap.password").write_text("wrong\n")
+
+    ran = mailbot("run", "--once", config=desk.config_path)
+
+    assert ran.returncode == 1
+    assert "IMAP mesadeayuda-" in ran.stderr and "AUTHENTICATIONFAILED" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_a_schema_behind_this_version_is_refused(desk: Desk) -> None:
+    engine = store.make_engine(desk.config.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    engine.dispose()
+
+    ran = mailbot("run", "--once", config=desk.config_path)
+
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert "schema is at revision 0000" in ran.stderr and "mailbot db upgrade" in ran.stderr
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_run_refuses_an_empty_postgresql_until_db_upgrade(tmp_path: Path, db_url: str) -> None:
+    config = tmp_path / "mailbot.toml"
+    config.write_text(Path(__file__).with_name("minimal.toml").read_text().replace("DB_URL", db_url))
+
+    refused = mailbot("cases", "list", config=config)
+    assert refused.returncode == 1 and "run `mailbot db upgrade` first" in refused.stderr
+
+    upgraded = mailbot("db", "upgrade", config=config)
+    assert upgraded.returncode == 0 and "revision 0001" in upgraded.stdout
+    assert mailbot("cases", "list", config=config).stdout.strip() == "(nothing)"
+
+
+def test_a_bad_configuration_names_file_key_and_expectation(tmp_path: Path) -> None:
+    config = tmp_path / "mailbot.toml"
+    config.write_text(Path(__file__).with_name("minimal.toml").read_text()
+                      .replace("DB_URL", "sqlite:///x.db").replace("port = 25", 'port = "smtp"'))
+
+    ran = mailbot("run", "--once", config=config)
+
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.strip() == (
+        f"mailbot: configuration error: {config}: [smtp] port: expected an integer 1–65535, got 'smtp'")
+
+
+def test_no_configuration_at_all_says_how_to_give_one() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MAILBOT_CONFIG"}
+    ran = subprocess.run([sys.executable, "-m", "mailbot", "cases", "list"], env=env, capture_output=True, text=True)
+    assert ran.returncode == 2
+    assert "no configuration: pass --config FILE or set MAILBOT_CONFIG" in ran.stderr

@@ -1,0 +1,80 @@
+"""Exactly once across a crash: a real `mailbot run --once` process dies at the worst moments, then restarts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from mailbot.desk.models import Case, Outbox, OutboxStatus, Receipt
+from tests.conftest import Desk
+from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+
+# Runs the real CLI in a child process after replacing one step with a hard exit (no cleanup, no commit).
+CRASHING_RUN = """
+import os, sys
+from mailbot.mail import imap_source
+from mailbot.desk import ingest
+where = os.environ["CRASH_AT"]
+if where == "after-commit":
+    imap_source.ImapSource.settle = lambda self, verdicts: os._exit(137)
+elif where == "mid-batch":
+    process, calls = ingest._process, []
+    def crash_on_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            os._exit(137)
+        return process(*args)
+    ingest._process = crash_on_second
+from mailbot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run(desk: Desk, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MAILBOT_CONFIG": str(desk.config_path)}
+    if crash_at is None:
+        command = [sys.executable, "-m", "mailbot", "run", "--once"]
+    else:
+        command = [sys.executable, "-c", CRASHING_RUN, "run", "--once"]
+        env["CRASH_AT"] = crash_at
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_crash_between_commit_and_move_then_a_restart_does_not_double(desk: Desk) -> None:
+    desk.deliver(FIRST)
+
+    crashed = run(desk, "after-commit")
+
+    assert crashed.returncode == 137
+    assert len(desk.folder("INBOX")) == 1, "the message stays in the inbox until it is moved"
+    with desk.session() as session:
+        assert len(session.scalars(select(Case)).all()) == 1
+        assert [r.status for r in session.scalars(select(Outbox))] == [OutboxStatus.PENDING] * 2
+
+    restarted = run(desk)
+
+    assert restarted.returncode == 0, restarted.stderr
+    assert desk.folder("INBOX") == [] and len(desk.folder("Procesados")) == 1
+    with desk.session() as session:
+        assert len(session.scalars(select(Case)).all()) == 1
+        assert len(session.scalars(select(Receipt)).all()) == 1
+    assert len(desk.sent_to(CUSTOMER)) == 2  # credentials and acknowledgement, once each
+
+
+def test_a_crash_in_the_middle_of_a_batch_commits_nothing_and_the_restart_processes_all(desk: Desk) -> None:
+    desk.deliver(FIRST)
+    desk.deliver(mail("<two@example.org>", "Segunda solicitud", sender="laura.perez@example.org"))
+
+    assert run(desk, "mid-batch").returncode == 137
+    with desk.session() as session:
+        assert session.scalars(select(Case)).all() == []
+
+    assert run(desk).returncode == 0
+    with desk.session() as session:
+        assert session.scalars(select(Case.subject).order_by(Case.id)).all() == [
+            "No puedo firmar con el token en Adobe", "Segunda solicitud"]
+    assert desk.folder("INBOX") == []
+    assert len(desk.sink.captured) == 4
