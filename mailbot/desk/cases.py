@@ -58,5 +58,4 @@ def add_entry(session: Session, case: Case, entry: Entry, now: datetime | None =
     case.updated_at = now
     if entry.direction is Direction.IN and entry.kind is EntryKind.CUSTOMER and case.state is State.RESOLVED:
         case.state = State.IN_PROGRESS
-    session.flush()
     return entry

@@ -57,41 +57,72 @@ def ingest_batch(
 ) -> list[Verdict]:
     """Record every message of the batch and commit once. A message already in the ledger (a crash after the
     commit and before the move) is not processed again; a message that fails is quarantined and the rest go on."""
-    uids = [item.uid for item in batch]
     known = {
         receipt.uid: receipt
         for receipt in session.scalars(
-            select(Receipt).where(Receipt.mailbox == mailbox, Receipt.uidvalidity == uidvalidity, Receipt.uid.in_(uids))
+            select(Receipt).where(Receipt.mailbox == mailbox, Receipt.uidvalidity == uidvalidity,
+                                  Receipt.uid.in_([item.uid for item in batch]))
         )
     }
+    parsed = {item.uid: _parse(item.raw) for item in batch if item.uid not in known}
+    earlier = _earlier_copies(session, [mail for mail in parsed.values() if isinstance(mail, InboundMail)])
     verdicts: list[Verdict] = []
     for item in batch:
         receipt = known.get(item.uid)
         if receipt is None:
-            receipt = _ingest_one(session, config, queue, mailbox, uidvalidity, item)
+            key = {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": item.uid}
+            receipt = _ingest_one(session, config, queue, key, item.raw, parsed[item.uid], earlier)
         number = session.get(Case, receipt.case_id).number if receipt.case_id else None  # type: ignore[union-attr]
         verdicts.append(Verdict(item.uid, receipt.outcome, number, receipt.reason))
     session.commit()
     return verdicts
 
 
+def _parse(raw: bytes) -> InboundMail | str:
+    """The parsed mail, or the reason it cannot be parsed."""
+    try:
+        return parse_message(raw)
+    except ParseError as exc:
+        return f"not an e-mail: {exc}"
+    except Exception as exc:  # a parser bug must not stop the batch either
+        log.exception("parsing failed")
+        return f"parsing failed: {type(exc).__name__}: {exc}"
+
+
+def _earlier_copies(session: Session, mails: list[InboundMail]) -> dict[tuple[str, str], Receipt]:
+    """Messages seen before, by (Message-ID, fingerprint): one query per batch, not one per mail.
+
+    A resend, or one mail sent to two desk addresses, is a duplicate; the fingerprint tells a different mail that
+    reuses a Message-ID (FreeScout #5591) apart, and that one is processed as new."""
+    ids = {mail.message_id for mail in mails if mail.message_id}
+    if not ids:
+        return {}
+    found: dict[tuple[str, str], Receipt] = {}
+    rows = session.scalars(
+        select(Receipt).where(Receipt.message_id.in_(ids), Receipt.outcome != Outcome.QUARANTINE).order_by(Receipt.id)
+    )
+    for receipt in rows:
+        found.setdefault((receipt.message_id, receipt.fingerprint or ""), receipt)
+    return found
+
+
 def _ingest_one(
-    session: Session, config: Config, queue: QueueConfig, mailbox: str, uidvalidity: int, item: Fetched
+    session: Session, config: Config, queue: QueueConfig, key: dict[str, object], raw: bytes,
+    mail: InboundMail | str, earlier: dict[tuple[str, str], Receipt],
 ) -> Receipt:
-    key = {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": item.uid}
     try:
         with session.begin_nested():
-            result = _process(session, config, queue, item.raw)
+            result = _process(session, config, queue, raw, mail, earlier)
             receipt = _receipt(key, result)
             session.add(receipt)
-            session.flush()
     except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
-        log.exception("%s UID %s: processing failed, quarantined", mailbox, item.uid)
+        log.exception("%s UID %s: processing failed, quarantined", key["mailbox"], key["uid"])
         receipt = Receipt(**key, outcome=Outcome.QUARANTINE, reason=f"processing failed: {type(exc).__name__}: {exc}")
         session.add(receipt)
-        session.flush()
     if receipt.outcome is Outcome.QUARANTINE:
-        log.warning("%s UID %s quarantined: %s", mailbox, item.uid, receipt.reason)
+        log.warning("%s UID %s quarantined: %s", key["mailbox"], key["uid"], receipt.reason)
+    elif isinstance(mail, InboundMail) and mail.message_id:
+        earlier.setdefault((mail.message_id, mail.fingerprint), receipt)
     return receipt
 
 
@@ -107,12 +138,11 @@ def _receipt(key: dict[str, object], result: _Result) -> Receipt:
     )
 
 
-def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes) -> _Result:
-    try:
-        mail = parse_message(raw)
-    except ParseError as exc:
-        return _Result(Outcome.QUARANTINE, f"not an e-mail: {exc}")
-    duplicate = _earlier_copy(session, mail)
+def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes, mail: InboundMail | str,
+             earlier: dict[tuple[str, str], Receipt]) -> _Result:
+    if isinstance(mail, str):
+        return _Result(Outcome.QUARANTINE, mail)
+    duplicate = earlier.get((mail.message_id, mail.fingerprint)) if mail.message_id else None
     if duplicate is not None:
         case = session.get(Case, duplicate.case_id) if duplicate.case_id else None
         return _Result(Outcome.DUPLICATE, f"same message as {duplicate.mailbox} UID {duplicate.uid}", case, mail)
@@ -133,23 +163,6 @@ def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes) -
         return _Result(Outcome.FOLLOW_UP, f"added to {case.number}", case, mail)
     case = _open_case(session, config, queue, mail, raw_sha)
     return _Result(Outcome.NEW_CASE, f"opened {case.number}", case, mail)
-
-
-def _earlier_copy(session: Session, mail: InboundMail) -> Receipt | None:
-    """The same message seen before: a resend, or one mail sent to two desk addresses. The fingerprint tells it
-    apart from a different mail that reuses a Message-ID (FreeScout #5591), which is processed as new."""
-    if mail.message_id is None:
-        return None
-    return session.scalars(
-        select(Receipt)
-        .where(
-            Receipt.message_id == mail.message_id,
-            Receipt.fingerprint == mail.fingerprint,
-            Receipt.outcome != Outcome.QUARANTINE,
-        )
-        .order_by(Receipt.id)
-        .limit(1)
-    ).one_or_none()
 
 
 def _open_case(session: Session, config: Config, queue: QueueConfig, mail: InboundMail, raw_sha: str) -> Case:

@@ -1,0 +1,185 @@
+"""Ingest throughput against the limit, measured in one run on one private Dovecot; prints a markdown table.
+
+    .venv/bin/python benchmarks/ingest.py [--mails 1000] [--runs 3] [--postgres URL]
+
+For each run, the same generated mailbox (20 % first-time customers, 80 % follow-ups by case number, a few
+HTML-only mails and attachments) is appended to fresh IMAP users, then:
+  limit     imapclient fetch in UID batches of 100 + email.message_from_bytes(policy=default), reading the
+            address/threading headers and the text body: what any desk must do, with no storage at all
+  ingest    mailbot's poll of that mailbox: fetch, parse, classify, thread, one transaction per batch, MOVE
+  cycle     a full `run --once` cycle: ingest + sending every acknowledgement/credentials mail to an SMTP sink
+Figures are medians over the runs; the ratio column compares each to the limit of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mailbot.config import load_config  # noqa: E402
+from mailbot.daemon import App, poll_queue, run_cycle  # noqa: E402
+from mailbot.servers.dovecot import PrivateDovecot  # noqa: E402
+from mailbot.servers.smtp_capture import SmtpCapture  # noqa: E402
+
+PASSWORD = "bench-password"
+DESK_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
+
+
+def generate(count: int) -> list[bytes]:
+    mails = []
+    customers = max(1, count // 5)
+    for n in range(count):
+        customer = n % customers
+        message = EmailMessage()
+        message["From"] = f"Cliente {customer} <cliente{customer}@example.org>"
+        message["To"] = "mesadeayuda@example.com"
+        message["Message-ID"] = f"<bench-{n}@example.org>"
+        message["Date"] = "Mon, 23 Nov 2026 09:15:00 -0500"
+        if n < customers:
+            message["Subject"] = f"Solicitud {n}: el token no firma"
+        else:
+            message["Subject"] = f"RE: RV: [CS{customer + 1:07d}] Solicitud {customer}: el token no firma"
+        body = f"Buenos días,\n\nMensaje {n} sobre el caso. Gracias por su atención.\n\nCliente {customer}\n"
+        if n % 10 == 3:
+            message.set_content(f"<html><body><p>{body}</p></body></html>", subtype="html")
+        else:
+            message.set_content(body)
+        if n % 25 == 7:
+            message.add_attachment(b"%PDF-1.4 " + bytes(2000), maintype="application", subtype="pdf",
+                                   filename="soporte.pdf")
+        mails.append(message.as_bytes())
+    return mails
+
+
+def append(dovecot: PrivateDovecot, user: str, mails: list[bytes]) -> None:
+    with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as client:
+        client.login(user, PASSWORD)
+        for raw in mails:
+            client.append("INBOX", raw)
+
+
+def limit(dovecot: PrivateDovecot, user: str) -> float:
+    start = time.perf_counter()
+    with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as client:
+        client.login(user, PASSWORD)
+        client.select_folder("INBOX")
+        uids = sorted(client.search(["ALL"]))
+        for i in range(0, len(uids), 100):
+            for data in client.fetch(uids[i : i + 100], ["BODY.PEEK[]"]).values():
+                # What any desk must read of a mail: the threading and address headers and the text.
+                message = message_from_bytes(data[b"BODY[]"], policy=policy.default)
+                for name in DESK_HEADERS:
+                    message.get(name)
+                body = message.get_body(("plain", "html"))
+                if body is not None:
+                    body.get_content()
+    return time.perf_counter() - start
+
+
+def write_config(root: Path, user: str, dovecot: PrivateDovecot, sink: SmtpCapture, db_url: str | None) -> Path:
+    (root / "imap.password").write_text(PASSWORD)
+    path = root / "mailbot.toml"
+    path.write_text(f"""
+[database]
+url = "{db_url or 'sqlite:///mailbot.db'}"
+[storage]
+path = "storage"
+[desk]
+name = "Mesa de ayuda Ejemplo"
+portal_url = "https://portal.example.com/csm"
+message_id_domain = "mailbot.example.com"
+[smtp]
+host = "127.0.0.1"
+port = {sink.port}
+tls = "none"
+[daemon]
+batch_size = 100
+[[queues]]
+key = "mesadeayuda"
+address = "mesadeayuda@example.com"
+[queues.imap]
+host = "127.0.0.1"
+port = {dovecot.port}
+tls = "none"
+username = "{user}"
+password_file = "imap.password"
+""")
+    return path
+
+
+def fresh_postgres_schema(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mails", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (a schema per run is created)")
+    args = parser.parse_args()
+    mails = generate(args.mails)
+    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    results: dict[str, list[float]] = {}
+    root = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
+    with PrivateDovecot(root, password=PASSWORD) as dovecot, SmtpCapture() as sink:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        for run in range(args.runs):
+            tag = uuid.uuid4().hex[:6]
+            append(dovecot, f"limit-{tag}", mails)
+            results.setdefault("limit: fetch + parse (stdlib)", []).append(limit(dovecot, f"limit-{tag}"))
+            for backend in backends:
+                for kind in ("ingest", "cycle"):
+                    user = f"{kind}-{backend}-{tag}"
+                    append(dovecot, user, mails)
+                    work = root / user
+                    work.mkdir()
+                    db_url = fresh_postgres_schema(args.postgres) if backend == "postgresql" else None
+                    config = load_config(write_config(work, user, dovecot, sink, db_url))
+                    if db_url:
+                        from mailbot import store
+
+                        store.upgrade(store.make_engine(config.database_url))
+                    app = App.open(config)
+                    start = time.perf_counter()
+                    if kind == "ingest":
+                        done = len(poll_queue(app, config.queues[0]))
+                    else:
+                        done = len(run_cycle(app).verdicts)
+                    elapsed = time.perf_counter() - start
+                    app.close()
+                    assert done == len(mails), (kind, done)
+                    label = ("ingest (fetch → commit → MOVE)" if kind == "ingest" else
+                             "full cycle (+ send replies, argon2 per new customer)")
+                    results.setdefault(f"{label}, {backend}", []).append(elapsed)
+            print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
+    base = statistics.median(next(iter(results.values())))
+    print(f"\n{args.mails} mails (20 % first-time customers), median of {args.runs} runs, "
+          f"{time.strftime('%Y-%m-%d')}\n")
+    print("| step | seconds | mails/s | vs limit |")
+    print("|---|---:|---:|---:|")
+    for label, times in results.items():
+        median = statistics.median(times)
+        print(f"| {label} | {median:.2f} | {args.mails / median:.0f} | {base / median:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
