@@ -71,7 +71,7 @@ class InboundMail:
 class _TolerantPolicy(EmailPolicy):
     """email.policy.default, except that a header its parser chokes on reads as its plain text."""
 
-    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+    def header_fetch_parse(self, name: str, value: str) -> str:
         try:
             return super().header_fetch_parse(name, value)
         except Exception:  # e.g. ValueError for a NUL in an RFC 2231 charset, IndexError in address lists
@@ -197,11 +197,8 @@ def _addresses(value: str) -> list[tuple[str, str]]:
 
 def _message_id(value: str) -> str | None:
     """The id in "<...>" form; bare ids get brackets, empty ones become None."""
-    ids = _msg_ids(value)
-    if ids:
-        return ids[0]
-    bare = "".join(value.split()).strip("<>")
-    return f"<{bare}>" if bare else None
+    ids, bare = _msg_ids(value), "".join(value.split()).strip("<>")
+    return ids[0] if ids else f"<{bare}>" if bare else None
 
 
 def _msg_ids(value: str) -> tuple[str, ...]:
@@ -212,12 +209,10 @@ def _msg_ids(value: str) -> tuple[str, ...]:
 def _parse_date(value: str) -> datetime | None:
     """Timezone-aware Date; "-0000" (zone unknown) is read as UTC, unparseable dates become None."""
     try:
-        moment = _POLICY.header_factory("date", value).datetime if value else None
+        moment = _POLICY.header_factory("date", value).datetime
     except Exception:
-        return None
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment = None
+    return moment.replace(tzinfo=moment.tzinfo or timezone.utc) if moment else None
 
 
 def _fingerprint(msg: Message, body: bytes) -> str:
@@ -266,11 +261,7 @@ def _walk_body(msg: Message, linesep: str) -> tuple[str | None, str | None, list
 
 def _part_text(part: Message) -> str:
     """A text part decoded by its own charset, with line endings normalised to \\n."""
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    text = _clean(_decode_bytes(part.get_payload(decode=True) or b"", charset))
+    text = _clean(_decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset()))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -312,20 +303,13 @@ def _declared_filename(part: Message) -> str | None:
 
 def _attachment(ctype: str, filename: str | None, data: bytes, number: int) -> Attachment:
     """An Attachment whose name is safe; nameless parts get "adjunto-N"/"mensaje-N" + an extension."""
-    name = _safe_filename(filename or "")
+    # Keep the basename only, without control or bidi-override characters or leading/trailing dots.
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS).strip(" .")
     if not name:
-        if ctype in _MESSAGE_TYPES:
-            name = f"mensaje-{number}.eml"
-        else:
-            name = f"adjunto-{number}{_MIME_TYPES.guess_extension(ctype) or '.bin'}"
+        stem, ext = ("mensaje", ".eml") if ctype in _MESSAGE_TYPES else ("adjunto", _MIME_TYPES.guess_extension(ctype))
+        name = f"{stem}-{number}{ext or '.bin'}"
     return Attachment(filename=name, content_type=ctype, data=data)
-
-
-def _safe_filename(name: str) -> str:
-    """Basename without path parts, control or bidi-override characters, or leading/trailing dots."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    return base.strip(" .")
 
 
 def _html_to_text(html: str) -> str:

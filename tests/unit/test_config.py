@@ -76,3 +76,13 @@ def test_invalid_toml_and_missing_files_are_reported(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[desk\n"))
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_the_documented_example_configuration_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    example = (Path(__file__).parent.parent.parent / "config" / "mailbot.example.toml").read_text()
+    (tmp_path / "clavesegura.secret").write_text("secret\n")
+    monkeypatch.setenv("MAILBOT_SMTP_PASSWORD", "x")
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD_MESADEAYUDA", "y")
+    config = load_config(write(tmp_path, example.replace("/etc/mailbot/clavesegura.secret", "clavesegura.secret")))
+    assert [q.key for q in config.queues] == ["mesadeayuda", "clavesegura"]
+    assert config.smtp.tls == "starttls" and config.queues[1].imap.password == "secret"
