@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from ..templates import Rendered
 
@@ -14,7 +15,8 @@ MAILBOT_HEADER = "X-Mailbot-Case"
 
 
 def new_message_id(domain: str) -> str:
-    return make_msgid(idstring="mailbot", domain=domain)
+    """A unique id short enough that the Message-ID line is never folded (make_msgid's often are)."""
+    return f"<{uuid.uuid4().hex}@{domain}>"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""Poison, concurrency, retries, TLS and the long-running daemon, on the real servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from mailbot import store
+from mailbot.desk import cases, threads
+from mailbot.desk.accounts import get_or_create_contact
+from mailbot.desk.models import Case, Contact, Entry, Outbox, OutboxStatus, Outcome, Receipt
+from tests.conftest import Desk
+from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+
+
+def test_a_message_that_crashes_processing_is_quarantined_with_its_work_rolled_back(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    find_case = threads.find_case
+
+    def explode_on_poison(session, mail_, prefix):  # type: ignore[no-untyped-def]
+        if "veneno" in mail_.subject:
+            session.add(Contact(email="half-done@example.org"))  # work the savepoint must undo
+            session.flush()
+            raise RuntimeError("simulated bug while threading")
+        return find_case(session, mail_, prefix)
+
+    monkeypatch.setattr(threads, "find_case", explode_on_poison)
+    desk.deliver(mail("<poison@example.org>", "Mensaje veneno", sender="otro@example.org"))
+    desk.deliver(FIRST)
+
+    report = desk.run_once()
+
+    assert [v.outcome for v in report.verdicts] == [Outcome.QUARANTINE, Outcome.NEW_CASE]
+    assert report.verdicts[0].reason == "processing failed: RuntimeError: simulated bug while threading"
+    assert len(desk.folder("Cuarentena")) == 1 and len(desk.folder("Procesados")) == 1
+    with desk.session() as session:
+        assert session.scalars(select(Contact.email)).all() == [CUSTOMER]
+        assert session.scalars(select(Receipt.outcome).order_by(Receipt.id)).all() == [
+            Outcome.QUARANTINE, Outcome.NEW_CASE]
+
+
+def test_case_numbers_stay_unique_under_concurrent_writers(desk: Desk) -> None:
+    engine = store.make_engine(desk.config.database_url)
+    sessions = store.session_factory(engine)
+    with sessions() as session:
+        contact, _ = get_or_create_contact(session, "ana@example.org", "Ana", "example.org")
+        session.commit()
+        contact_id = contact.id
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def open_some() -> None:
+        try:
+            for _ in range(10):
+                with sessions() as session:
+                    owner = session.get(Contact, contact_id)
+                    assert owner is not None
+                    case = cases.open_case(session, "CS", cases.NewCase("mesadeayuda", "x", owner, "es"))
+                    session.commit()
+                    numbers.append(case.number)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=open_some) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+
+    assert errors == []
+    assert sorted(numbers) == [f"CS{n:07d}" for n in range(1, 41)]
+
+
+def test_a_retried_mail_keeps_the_message_id_it_was_given_when_queued(desk: Desk) -> None:
+    desk.sink.reject_with("421 4.3.2 Servicio no disponible")
+    desk.deliver(FIRST)
+    desk.run_once()
+    with desk.session() as session:
+        queued = sorted(session.scalars(select(Outbox.message_id)).all())
+
+    desk.sink.reject_with(None)
+    desk.run_once()
+
+    assert sorted(str(c.message["Message-ID"]) for c in desk.sent_to(CUSTOMER)) == queued
+
+
+def test_a_configured_starttls_that_the_imap_server_lacks_is_an_error_not_plaintext(desk: Desk) -> None:
+    text = desk.config_path.read_text()
+    desk.config_path.write_text(text.replace('tls = "none"\nusername = "mesadeayuda', 'tls = "starttls"\nusername = "mesadeayuda'))
+    desk.deliver(FIRST)
+
+    report = desk.run_once()
+
+    assert len(report.unavailable) == 1 and "STARTTLS" in report.unavailable[0]
+    assert len(desk.folder("INBOX")) == 1, "nothing is read over a connection that should have been encrypted"
+
+
+def test_a_configured_starttls_that_the_smtp_server_lacks_sends_nothing_in_plaintext(desk: Desk) -> None:
+    text = desk.config_path.read_text()
+    desk.config_path.write_text(re.sub(r'(\[smtp\]\nhost = "127.0.0.1"\nport = \d+\n)tls = "none"', r'\1tls = "starttls"', text))
+    desk.deliver(FIRST)
+
+    desk.run_once()
+
+    assert desk.sink.captured == []
+    with desk.session() as session:
+        rows = session.scalars(select(Outbox)).all()
+    assert {r.status for r in rows} == {OutboxStatus.PENDING}
+    assert any("STARTTLS" in r.last_error for r in rows)
+
+
+def test_the_daemon_answers_new_mail_while_running_and_stops_cleanly_on_sigterm(desk: Desk) -> None:
+    text = desk.config_path.read_text().replace("[accounts]", "[daemon]\npoll_interval = 0.2\n\n[accounts]")
+    desk.config_path.write_text(text)
+    daemon = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(desk.config_path), "run"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        desk.deliver(FIRST)
+        deadline = time.monotonic() + 30
+        while len(desk.sent_to(CUSTOMER)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(desk.sent_to(CUSTOMER)) == 2
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, stderr
+    assert "mailbot stopped" in stderr and "Traceback" not in stderr
+
+
+def test_a_changed_uidvalidity_is_noticed_and_the_ledger_still_knows_old_mail(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    desk.deliver(FIRST)
+    desk.run_once()
+    from mailbot.desk.models import MailboxState
+
+    with desk.session() as session:
+        state = session.get(MailboxState, "mesadeayuda/INBOX")
+        assert state is not None
+        state.uidvalidity += 1  # as after the server rebuilt the mailbox
+        session.commit()
+    with desk.imap() as client:
+        client.select_folder("Procesados")
+        client.copy(client.search(["ALL"]), "INBOX")
+
+    report = desk.run_once()
+
+    assert "UIDVALIDITY changed" in caplog.text
+    assert [v.outcome for v in report.verdicts] == [Outcome.DUPLICATE]
+    with desk.session() as session:
+        assert len(session.scalars(select(Case)).all()) == 1
+        assert len(session.scalars(select(Entry)).all()) == 3
