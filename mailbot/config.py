@@ -152,10 +152,10 @@ class _Table:
 
     def choice(self, key: str, choices: tuple[T, ...], default: T | None = None) -> T:
         expected = " or ".join(f'"{c}"' for c in choices)
-        value = self._get(key, str, default, expected)  # type: ignore[arg-type]
+        value = self._get(key, str, default, expected)
         if value not in choices:
             raise self.reader.error(f"{self.name}.{key}", f"expected {expected}", value)
-        return value  # type: ignore[return-value]
+        return value
 
     def secret(self, key: str, required: bool) -> str | None:
         """A password from `<key>_env` (an environment variable's name), `<key>_file`, or a literal `<key>`."""

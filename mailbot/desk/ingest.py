@@ -102,7 +102,8 @@ def _earlier_copies(session: Session, mails: list[InboundMail]) -> dict[tuple[st
         select(Receipt).where(Receipt.message_id.in_(ids), Receipt.outcome != Outcome.QUARANTINE).order_by(Receipt.id)
     )
     for receipt in rows:
-        found.setdefault((receipt.message_id, receipt.fingerprint or ""), receipt)
+        if receipt.message_id is not None:
+            found.setdefault((receipt.message_id, receipt.fingerprint or ""), receipt)
     return found
 
 

@@ -17,6 +17,7 @@ from email.header import decode_header
 from email.message import Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses
+from typing import cast
 
 from inscriptis import get_text
 
@@ -73,7 +74,7 @@ class _TolerantPolicy(EmailPolicy):
 
     def header_fetch_parse(self, name: str, value: str) -> str:
         try:
-            return super().header_fetch_parse(name, value)
+            return cast(str, super().header_fetch_parse(name, value))
         except Exception:  # e.g. ValueError for a NUL in an RFC 2231 charset, IndexError in address lists
             return _unfold(value)
 
@@ -234,7 +235,7 @@ def _leaf_parts(msg: Message) -> Iterator[Message]:
     while stack:
         part = stack.pop()
         if part.get_content_maintype() == "multipart" and part.is_multipart():
-            stack.extend(reversed(part.get_payload()))
+            stack.extend(reversed(cast(list[Message], part.get_payload())))
         else:
             yield part
 
@@ -250,8 +251,7 @@ def _walk_body(msg: Message, linesep: str) -> tuple[str | None, str | None, list
         if ctype in _MESSAGE_TYPES or part.is_multipart():
             attachments.append(_attachment(ctype, filename, _wire_body(part, linesep), len(attachments) + 1))
         elif part.get_content_disposition() == "attachment" or filename is not None or ctype not in _BODY_TYPES:
-            data = part.get_payload(decode=True) or b""
-            attachments.append(_attachment(ctype, filename, data, len(attachments) + 1))
+            attachments.append(_attachment(ctype, filename, _payload(part), len(attachments) + 1))
         elif ctype == "text/plain" and plain is None:
             plain = _part_text(part)
         elif ctype == "text/html" and html is None:
@@ -259,9 +259,15 @@ def _walk_body(msg: Message, linesep: str) -> tuple[str | None, str | None, list
     return plain, html, attachments
 
 
+def _payload(part: Message) -> bytes:
+    """A leaf part's bytes after its Content-Transfer-Encoding is undone."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
 def _part_text(part: Message) -> str:
     """A text part decoded by its own charset, with line endings normalised to \\n."""
-    text = _clean(_decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset()))
+    text = _clean(_decode_bytes(_payload(part), part.get_content_charset()))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

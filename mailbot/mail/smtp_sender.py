@@ -86,7 +86,8 @@ class SmtpSender:
                         self._failed(session, row, str(exc), permanent=False, report=report)
                         if connection is None:
                             break  # the server is unreachable: the other rows wait for the next drain untouched
-                        connection = await _drop(connection)
+                        await _drop(connection)
+                        connection = None
                     else:
                         self._sent(session, row, message, await hashing if hashing else None)
                         report.sent += 1
@@ -193,13 +194,12 @@ def _translate(exc: aiosmtplib.SMTPResponseException) -> Exception:
 
 async def _drop(client: aiosmtplib.SMTP | None) -> None:
     if client is None:
-        return None
+        return
     try:
         if client.is_connected:
             await client.quit()
     except (aiosmtplib.SMTPException, OSError):
         client.close()
-    return None
 
 
 def _entry_for(row: Outbox, message: EmailMessage, secret: bool, now: datetime) -> Entry:
