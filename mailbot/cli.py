@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import store
 from .config import Config, ConfigError, load_config
 from .daemon import App, run_cycle, run_forever
 from .desk.models import Case, Outbox, OutboxStatus
+from .errors import first_line
 from .store import SchemaError
 
 log = logging.getLogger("mailbot")
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (UserError, SchemaError) as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except SQLAlchemyError as exc:
+        print(f"mailbot: database error: {first_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -103,9 +108,10 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 @contextmanager
 def _session(config: Config) -> Iterator[Session]:
-    engine = store.make_engine(config.database_url)
+    """A read-only look: it never creates a database or a schema (a mistyped path says so)."""
+    engine = store.make_engine(config.database_url, writer=False)
     try:
-        store.ensure_schema(engine)
+        store.ensure_schema(engine, create=False)
         with store.session_factory(engine)() as session:
             yield session
     finally:

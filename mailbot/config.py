@@ -232,6 +232,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{file}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     reader = _Reader(file)
@@ -250,6 +252,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
     templates = reader.table(data, "templates", required=False)
     templates_path = reader.resolve(templates.text("path", default=str(DEFAULT_TEMPLATES)))
+    if not templates_path.is_dir():
+        raise reader.error("templates.path", f"expected a folder of mail templates; {templates_path} is not one "
+                           "(copy the templates/ folder of mailbot and point this key at it)")
     templates.done()
 
     config = Config(
@@ -324,7 +329,9 @@ def _queues(reader: _Reader, data: Any) -> tuple[QueueConfig, ...]:
         key = table.text("key", pattern="[a-z0-9][a-z0-9_.-]*", expected="a short lower-case name such as mesadeayuda")
         table.name = f"queues.{key}"
         address = table.text("address", pattern=r"[^@\s]+@[^@\s]+", expected="an e-mail address")
-        imap = _Table(reader, f"queues.{key}.imap", item.get("imap"))
+        if "imap" not in item:
+            raise reader.error(f"queues.{key}.imap", "missing table; every queue needs its [queues.imap]")
+        imap = _Table(reader, f"queues.{key}.imap", item["imap"])
         table.seen.add("imap")
         queue = QueueConfig(
             key=key,

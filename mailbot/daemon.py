@@ -8,11 +8,13 @@ import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import store
 from .config import Config, QueueConfig
 from .desk.ingest import Verdict, ingest_batch
+from .errors import first_line
 from .desk.models import MailboxState, utcnow
 from .mail.imap_source import ImapSource, SourceUnavailable
 from .mail.smtp_sender import DrainReport, SmtpSender
@@ -78,7 +80,8 @@ def _remember_uidvalidity(app: App, mailbox: str, uidvalidity: int) -> None:
 
 
 def run_cycle(app: App) -> CycleReport:
-    """Poll every mailbox, then drain the outbox. An unreachable mailbox is reported and the others go on."""
+    """Poll every mailbox, then drain the outbox. A mailbox or database that fails is reported, the rest go on:
+    nothing was moved out of a mailbox whose batch did not commit, so the next cycle tries it again."""
     report = CycleReport()
     for queue in app.config.queues:
         try:
@@ -86,7 +89,16 @@ def run_cycle(app: App) -> CycleReport:
         except SourceUnavailable as exc:
             log.error("%s", exc)
             report.unavailable.append(str(exc))
-    report.outbox = asyncio.run(app.sender.drain())
+        except SQLAlchemyError as exc:
+            log.error("queue %s: database error, nothing moved, retrying next cycle: %s", queue.key, first_line(exc))
+            report.unavailable.append(f"database: {first_line(exc)}")
+    try:
+        report.outbox = asyncio.run(app.sender.drain())
+    except SQLAlchemyError as exc:
+        log.error("outbox: database error, retrying next cycle: %s", first_line(exc))
+        report.unavailable.append(f"database: {first_line(exc)}")
+    if report.outbox.unavailable:
+        report.unavailable.append(f"SMTP {app.config.smtp.host}:{app.config.smtp.port}: {report.outbox.unavailable}")
     return report
 
 
@@ -94,6 +106,9 @@ def run_forever(app: App, stop: threading.Event) -> None:
     """Cycle every poll_interval until `stop` is set (SIGTERM, SIGINT); the cycle in hand finishes first."""
     log.info("mailbot running: %d mailbox(es), polling every %gs", len(app.config.queues), app.config.daemon.poll_interval)
     while not stop.is_set():
-        run_cycle(app)
+        try:
+            run_cycle(app)
+        except Exception:  # the daemon's crash boundary: log it, and try again next cycle
+            log.exception("cycle failed; retrying in %gs", app.config.daemon.poll_interval)
         stop.wait(app.config.daemon.poll_interval)
     log.info("mailbot stopped")

@@ -22,6 +22,7 @@ from . import cli
 from .servers.dovecot import DovecotUnavailable, PrivateDovecot
 from .servers.smtp_capture import SmtpCapture
 
+MARKER = ".mailbot-demo"
 QUEUES = {
     "mesadeayuda": ("mesadeayuda@example.com", "Mesa de ayuda",
                     "Lunes a viernes de 7:00 a. m. a 7:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m."),
@@ -161,8 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
 
     root = Path(args.dir).resolve()
-    shutil.rmtree(root, ignore_errors=True)
+    if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
+        print(f"demo: {root} is not empty and was not made by the demo; choose another --dir", file=sys.stderr)
+        return 2
+    shutil.rmtree(root, ignore_errors=True)  # an earlier demo's folder: start afresh
     root.mkdir(parents=True)
+    (root / MARKER).write_text("made by ./run demo; deleted and remade by the next one\n")
     dovecot_root = _runtime(root) / "dovecot"
     password = secrets.token_urlsafe(12)
     password_file = root / "imap.password"

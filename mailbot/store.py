@@ -19,16 +19,23 @@ class SchemaError(Exception):
     """The database schema is missing or behind this version of mailbot; str() says what to run."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with SQLite set up for one writer and many readers (WAL, a busy timeout, foreign keys)."""
+def make_engine(url: str, *, writer: bool = True) -> Engine:
+    """An engine with SQLite set up for one writer and many readers (WAL, a busy timeout, foreign keys).
+
+    A writer's transactions take SQLite's write lock at BEGIN (IMMEDIATE), so two writers queue on the busy
+    timeout instead of failing when a read turns into a write; a reader's (`writer=False`) never block anyone."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if writer:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            elif not Path(path).exists():
+                raise SchemaError(f"no database at {path}; check [database] url, or run `mailbot run` first")
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -70,18 +77,28 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(_alembic_config(engine), "head")
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create a fresh SQLite schema; refuse to run on a schema that is behind (or absent on PostgreSQL)."""
+def ensure_schema(engine: Engine, create: bool = True) -> None:
+    """Create a fresh SQLite schema if `create`; refuse a schema that is absent, behind or ahead of this code."""
     current = current_revision(engine)
-    if current == head_revision():
+    head = head_revision()
+    if current == head:
         return
     fresh = current is None and not inspect(engine).get_table_names()
-    if fresh and engine.dialect.name == "sqlite":
+    if fresh and create and engine.dialect.name == "sqlite":
         upgrade(engine)
         return
     if fresh:
-        raise SchemaError(f"the database has no mailbot schema yet; run `mailbot db upgrade` first")
-    raise SchemaError(
-        f"the database schema is at revision {current or 'none'}, this mailbot needs {head_revision()}; "
-        "back up the database, then run `mailbot db upgrade`"
-    )
+        raise SchemaError("the database has no mailbot schema yet; run `mailbot db upgrade` first")
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    if current is not None and _known(script, current):
+        raise SchemaError(f"the database schema is at revision {current}, this mailbot needs {head}; "
+                          "back up the database, then run `mailbot db upgrade`")
+    raise SchemaError(f"the database schema is at revision {current or 'none'}, which this mailbot does not know "
+                      f"(it needs {head}): it was written by a newer mailbot, or is not a mailbot database")
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:  # alembic raises its own errors for unknown or malformed ids
+        return False

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from ..config import Config, QueueConfig
+from ..errors import first_line
 from ..mail.classify import Route, classify
 from ..mail.parse import InboundMail, ParseError, parse_message
 from ..mail.subject import normalize_subject
@@ -20,6 +23,8 @@ from .storage import store_blob
 
 log = logging.getLogger(__name__)
 NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
+# Failures of the machine, not of the message: a full disk, a database that is locked or gone.
+ENVIRONMENT_ERRORS = (OSError, OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class _Result:
     reason: str
     case: Case | None = None
     mail: InboundMail | None = None
+    rule: str = ""
 
 
 def ingest_batch(
@@ -89,21 +95,31 @@ def _parse(raw: bytes) -> InboundMail | str:
         return f"parsing failed: {type(exc).__name__}: {exc}"
 
 
+def _identity(mail: InboundMail) -> tuple[str, str]:
+    return (mail.message_id or "", mail.fingerprint)
+
+
 def _earlier_copies(session: Session, mails: list[InboundMail]) -> dict[tuple[str, str], Receipt]:
     """Messages seen before, by (Message-ID, fingerprint): one query per batch, not one per mail.
 
     A resend, or one mail sent to two desk addresses, is a duplicate; the fingerprint tells a different mail that
-    reuses a Message-ID (FreeScout #5591) apart, and that one is processed as new."""
+    reuses a Message-ID (FreeScout #5591) apart, and that one is processed as new. A mail without a Message-ID
+    is known by its fingerprint alone."""
     ids = {mail.message_id for mail in mails if mail.message_id}
-    if not ids:
+    anonymous = {mail.fingerprint for mail in mails if not mail.message_id}
+    if not ids and not anonymous:
         return {}
     found: dict[tuple[str, str], Receipt] = {}
     rows = session.scalars(
-        select(Receipt).where(Receipt.message_id.in_(ids), Receipt.outcome != Outcome.QUARANTINE).order_by(Receipt.id)
+        select(Receipt)
+        .where(
+            or_(Receipt.message_id.in_(ids), and_(Receipt.message_id.is_(None), Receipt.fingerprint.in_(anonymous))),
+            Receipt.outcome != Outcome.QUARANTINE,
+        )
+        .order_by(Receipt.id)
     )
     for receipt in rows:
-        if receipt.message_id is not None:
-            found.setdefault((receipt.message_id, receipt.fingerprint or ""), receipt)
+        found.setdefault((receipt.message_id or "", receipt.fingerprint or ""), receipt)
     return found
 
 
@@ -116,14 +132,18 @@ def _ingest_one(
             result = _process(session, config, queue, raw, mail, earlier)
             receipt = _receipt(key, result)
             session.add(receipt)
+    except ENVIRONMENT_ERRORS:
+        raise  # not this message's fault: the batch rolls back and stays in the inbox for the next cycle
     except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
         log.exception("%s UID %s: processing failed, quarantined", key["mailbox"], key["uid"])
-        receipt = Receipt(**key, outcome=Outcome.QUARANTINE, reason=f"processing failed: {type(exc).__name__}: {exc}")
+        receipt = Receipt(**key, outcome=Outcome.QUARANTINE,
+                          reason=f"processing failed: {type(exc).__name__}: {first_line(exc)}")
         session.add(receipt)
+        return receipt
     if receipt.outcome is Outcome.QUARANTINE:
         log.warning("%s UID %s quarantined: %s", key["mailbox"], key["uid"], receipt.reason)
-    elif isinstance(mail, InboundMail) and mail.message_id:
-        earlier.setdefault((mail.message_id, mail.fingerprint), receipt)
+    elif isinstance(mail, InboundMail):
+        earlier.setdefault(_identity(mail), receipt)
     return receipt
 
 
@@ -135,6 +155,7 @@ def _receipt(key: dict[str, object], result: _Result) -> Receipt:
         fingerprint=mail.fingerprint if mail else None,
         outcome=result.outcome,
         case_id=result.case.id if result.case else None,
+        rule=result.rule,
         reason=result.reason,
     )
 
@@ -143,30 +164,38 @@ def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes, m
              earlier: dict[tuple[str, str], Receipt]) -> _Result:
     if isinstance(mail, str):
         return _Result(Outcome.QUARANTINE, mail)
-    duplicate = earlier.get((mail.message_id, mail.fingerprint)) if mail.message_id else None
+    duplicate = earlier.get(_identity(mail))
     if duplicate is not None:
         case = session.get(Case, duplicate.case_id) if duplicate.case_id else None
-        return _Result(Outcome.DUPLICATE, f"same message as {duplicate.mailbox} UID {duplicate.uid}", case, mail)
+        return _Result(Outcome.DUPLICATE, f"same message as {duplicate.mailbox} UID {duplicate.uid}", case, mail,
+                       "duplicate")
     decision = classify(mail, config.desk.message_id_domain)
+    rule = decision.rule
     if decision.route is Route.NO_SENDER:
-        return _Result(Outcome.QUARANTINE, f"{decision.reason}: nobody to answer", mail=mail)
+        return _Result(Outcome.QUARANTINE, f"{decision.reason}: nobody to answer", mail=mail, rule=rule)
     if decision.route is Route.OWN_LOOP:
-        return _Result(Outcome.IGNORED, f"our own mail came back ({decision.reason}); not answered", mail=mail)
+        return _Result(Outcome.IGNORED, f"our own mail came back ({decision.reason}); not answered", mail=mail,
+                       rule=rule)
     raw_sha = store_blob(config.storage_path, "raw", raw, ".eml")
     case = threads.find_case(session, mail, config.desk.case_prefix)
     if decision.route is Route.AUTO_REPLY:
         if case is None:
-            return _Result(Outcome.IGNORED, f"automatic mail ({decision.reason}); no case opened", mail=mail)
+            return _Result(Outcome.IGNORED, f"automatic mail ({decision.reason}); no case opened", mail=mail,
+                           rule=rule)
         _record(session, config, case, mail, raw_sha, EntryKind.AUTO_REPLY)
-        return _Result(Outcome.FOLLOW_UP, f"automatic mail ({decision.reason}) recorded; not answered", case, mail)
+        return _Result(Outcome.FOLLOW_UP, f"automatic mail ({decision.reason}) recorded; not answered", case,
+                       mail, rule)
     if case is not None:
         _record(session, config, case, mail, raw_sha, EntryKind.CUSTOMER)
-        return _Result(Outcome.FOLLOW_UP, f"added to {case.number}", case, mail)
-    case = _open_case(session, config, queue, mail, raw_sha)
-    return _Result(Outcome.NEW_CASE, f"opened {case.number}", case, mail)
+        return _Result(Outcome.FOLLOW_UP, f"added to {case.number}", case, mail, rule)
+    answer = decision.route is Route.CUSTOMER  # bulk or list mail opens a case but gets no automatic mail
+    case = _open_case(session, config, queue, mail, raw_sha, answer)
+    suffix = "" if answer else f"; not answered ({decision.reason})"
+    return _Result(Outcome.NEW_CASE, f"opened {case.number}{suffix}", case, mail, rule)
 
 
-def _open_case(session: Session, config: Config, queue: QueueConfig, mail: InboundMail, raw_sha: str) -> Case:
+def _open_case(session: Session, config: Config, queue: QueueConfig, mail: InboundMail, raw_sha: str,
+               answer: bool) -> Case:
     assert mail.from_addr is not None
     language = config.desk.language
     contact, created = get_or_create_contact(
@@ -175,6 +204,8 @@ def _open_case(session: Session, config: Config, queue: QueueConfig, mail: Inbou
     subject = normalize_subject(mail.subject) or NO_SUBJECT[language]
     case = cases.open_case(session, config.desk.case_prefix, cases.NewCase(queue.key, subject, contact, language))
     _record(session, config, case, mail, raw_sha, EntryKind.CUSTOMER)
+    if not answer:
+        return case
     if created:
         enqueue_reply(session, config, queue, MailKind.CREDENTIALS, contact, mail,
                       credentials_context(config, queue, contact), case)

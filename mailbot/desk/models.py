@@ -89,7 +89,8 @@ def _enum(cls: type[enum.Enum]) -> Enum:
 # 64-bit keys on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 IntPK = Annotated[int, mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)]
 Address = Annotated[str, mapped_column(String(320))]
-MessageId = Annotated[str | None, mapped_column(String(998), index=True)]
+# parse.py bounds every Message-ID to MAX_MESSAGE_ID characters, so it always fits an index entry.
+MessageId = Annotated[str | None, mapped_column(String(255), index=True)]
 Created = Annotated[datetime, mapped_column(UtcDateTime(), default=utcnow)]
 
 NAMING = {
@@ -126,8 +127,8 @@ class Contact(Base):
     __tablename__ = "contact"
     id: Mapped[IntPK]
     email: Mapped[Address] = mapped_column(unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    account: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Text, default="")
+    account: Mapped[str] = mapped_column(Text, default="")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
     credentials_sent_at: Mapped[datetime | None]
@@ -139,9 +140,9 @@ class Case(Base):
     id: Mapped[IntPK]
     number: Mapped[str] = mapped_column(String(16), unique=True)
     queue: Mapped[str] = mapped_column(String(64), index=True)
-    subject: Mapped[str] = mapped_column(String(998))
+    subject: Mapped[str] = mapped_column(Text)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
-    account: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.MODERATE)
     state: Mapped[State] = mapped_column(_enum(State), default=State.NEW)
     assignee: Mapped[str | None] = mapped_column(String(320))
@@ -164,8 +165,8 @@ class Entry(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     direction: Mapped[Direction] = mapped_column(_enum(Direction))
     kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
-    author: Mapped[Address]
-    subject: Mapped[str] = mapped_column(String(998), default="")
+    author: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[MessageId]
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -181,8 +182,8 @@ class Attachment(Base):
     __tablename__ = "attachment"
     id: Mapped[IntPK]
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
 
@@ -194,15 +195,17 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid"),
         Index("ix_receipt_message_id_fingerprint", "message_id", "fingerprint"),
+        Index("ix_receipt_fingerprint", "fingerprint"),
     )
     id: Mapped[IntPK]
     mailbox: Mapped[str] = mapped_column(String(200))
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
-    message_id: Mapped[str | None] = mapped_column(String(998))
+    message_id: Mapped[str | None] = mapped_column(String(255))
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    rule: Mapped[str] = mapped_column(String(64), default="")  # the classify rule that decided, or "duplicate"
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[Created]
 
@@ -219,11 +222,11 @@ class Outbox(Base):
     queue: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[Address]
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
     references: Mapped[str] = mapped_column(Text, default="")
     context: Mapped[dict[str, Any]] = mapped_column(JSON)
-    subject: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[Created]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from .parse import InboundMail
 
 class Route(enum.Enum):
     CUSTOMER = "customer"
+    BULK = "bulk"              # a person's mail through a list or bulk sender: a case, but no automatic mail
     AUTO_REPLY = "auto_reply"  # recorded on its case if it has one; never answered, never opens a case
     OWN_LOOP = "own_loop"      # mail we sent that came back to a desk mailbox
     NO_SENDER = "no_sender"    # nobody to answer: quarantined
@@ -32,7 +34,9 @@ class Rule:
 
 
 def _own_message_id(mail: InboundMail, our_domain: str) -> bool:
-    return bool(mail.message_id and mail.message_id.rstrip(">").lower().endswith("@" + our_domain.lower()))
+    # Exactly the shape compose.new_message_id makes, so a colleague whose client uses the same domain still counts.
+    return bool(mail.message_id) and re.fullmatch(rf"<[0-9a-f]{{32}}@{re.escape(our_domain)}>", mail.message_id or "",
+                                                   re.IGNORECASE) is not None
 
 
 def _auto_submitted(mail: InboundMail, _domain: str) -> bool:
@@ -41,8 +45,13 @@ def _auto_submitted(mail: InboundMail, _domain: str) -> bool:
     return value != "no"
 
 
-def _bulk_precedence(mail: InboundMail, _domain: str) -> bool:
-    return (mail.header("precedence") or "").strip().lower() in {"bulk", "junk", "list", "auto_reply"}
+def _auto_reply_precedence(mail: InboundMail, _domain: str) -> bool:
+    return (mail.header("precedence") or "").strip().lower() == "auto_reply"
+
+
+def _bulk_or_list(mail: InboundMail, _domain: str) -> bool:
+    precedence = (mail.header("precedence") or "").strip().lower()
+    return precedence in {"bulk", "junk", "list"} or mail.header("list-id") is not None
 
 
 def _mailer_daemon(mail: InboundMail, _domain: str) -> bool:
@@ -57,9 +66,11 @@ RULES: tuple[tuple[Rule, Route], ...] = (
      Route.OWN_LOOP),
     (Rule("own-message-id", "its Message-ID is on our domain", _own_message_id), Route.OWN_LOOP),
     (Rule("auto-submitted", "Auto-Submitted says it is automatic (RFC 3834)", _auto_submitted), Route.AUTO_REPLY),
-    (Rule("precedence", "Precedence: bulk, junk or list", _bulk_precedence), Route.AUTO_REPLY),
+    (Rule("precedence-auto-reply", "Precedence: auto_reply", _auto_reply_precedence), Route.AUTO_REPLY),
     (Rule("mailer-daemon", "sent by MAILER-DAEMON/postmaster or with an empty Return-Path", _mailer_daemon),
      Route.AUTO_REPLY),
+    # Never answered automatically (RFC 3834 §2), but a person may be behind it: the desk sees the case.
+    (Rule("bulk-or-list", "Precedence: bulk, junk or list, or a List-Id", _bulk_or_list), Route.BULK),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -30,13 +31,13 @@ class Envelope:
     case_number: str | None
 
 
-def compose(envelope: Envelope, rendered: Rendered, date: object) -> EmailMessage:
+def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMessage:
     """An RFC 5322 mail that threads under the customer's message and declares itself automatic (RFC 3834)."""
     message = EmailMessage()
     message["From"] = Address(display_name=envelope.sender_name, addr_spec=envelope.sender_address)
     message["To"] = envelope.recipient
     message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(date)  # type: ignore[arg-type]
+    message["Date"] = format_datetime(date)
     message["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:
         message["In-Reply-To"] = envelope.in_reply_to

@@ -24,6 +24,8 @@ from inscriptis import get_text
 __all__ = ["Attachment", "InboundMail", "ParseError", "parse_message"]
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+MAX_MESSAGE_ID = 255  # the database columns' width; RFC 5322 sets no limit, real ids are far shorter
+MAX_ADDRESS = 254  # RFC 5321 §4.5.3.1.3: a longer path cannot be delivered to, so it is nobody's address
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # raw 8-bit bytes as the email package keeps them
 _TOO_MANY_BLANK_LINES = re.compile(r"\n{4,}")  # three or more blank lines in a row
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -193,18 +195,26 @@ def _addresses(value: str) -> list[tuple[str, str]]:
         pairs = [(a.display_name, a.addr_spec) for a in _POLICY.header_factory("to", value).addresses]
     except Exception:  # the strict parser raises IndexError/HeaderParseError on hostile input
         pairs = getaddresses([value])
-    return [(_clean(_decode_words(name)).strip(), addr.lower()) for name, addr in pairs if "@" in addr]
+    return [(_clean(_decode_words(name)).strip(), addr.lower()) for name, addr in pairs
+            if "@" in addr and len(addr) <= MAX_ADDRESS]
 
 
 def _message_id(value: str) -> str | None:
     """The id in "<...>" form; bare ids get brackets, empty ones become None."""
     ids, bare = _msg_ids(value), "".join(value.split()).strip("<>")
-    return ids[0] if ids else f"<{bare}>" if bare else None
+    return ids[0] if ids else _bounded(f"<{bare}>") if bare else None
 
 
 def _msg_ids(value: str) -> tuple[str, ...]:
     """All "<...>" ids in order; whitespace is dropped first so ids folded mid-way still match."""
-    return tuple(_MSG_ID.findall("".join(value.split())))
+    return tuple(_bounded(found) for found in _MSG_ID.findall("".join(value.split())))
+
+
+def _bounded(message_id: str) -> str:
+    """Real ids are short; a hostile long one becomes a stable digest, so it still dedups and threads."""
+    if len(message_id) <= MAX_MESSAGE_ID:
+        return message_id
+    return f"<{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}@long-id.invalid>"
 
 
 def _parse_date(value: str) -> datetime | None:

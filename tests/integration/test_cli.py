@@ -64,16 +64,37 @@ def test_an_unreachable_mailbox_fails_run_once_with_its_reason(desk: Desk) -> No
     assert "Traceback" not in ran.stderr
 
 
-def test_a_schema_behind_this_version_is_refused(desk: Desk) -> None:
+def test_a_schema_from_a_newer_mailbot_is_refused(desk: Desk) -> None:
     engine = store.make_engine(desk.config.database_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
 
     ran = mailbot("run", "--once", config=desk.config_path)
 
     assert ran.returncode == 1 and "Traceback" not in ran.stderr
-    assert "schema is at revision 0000" in ran.stderr and "mailbot db upgrade" in ran.stderr
+    assert "schema is at revision 9999, which this mailbot does not know" in ran.stderr
+    assert "written by a newer mailbot" in ran.stderr
+
+
+def test_a_schema_behind_this_version_is_refused_until_db_upgrade(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "head_revision", lambda: "0002")  # as if this mailbot shipped a newer migration
+    engine = store.make_engine(desk.config.database_url)
+    with pytest.raises(store.SchemaError) as refused:
+        store.ensure_schema(engine)
+    engine.dispose()
+    assert str(refused.value) == ("the database schema is at revision 0001, this mailbot needs 0002; "
+                                  "back up the database, then run `mailbot db upgrade`")
+
+
+def test_looking_at_a_database_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "mailbot.toml"
+    config.write_text(Path(__file__).with_name("minimal.toml").read_text().replace("DB_URL", "sqlite:///typo/m.db"))
+
+    shown = mailbot("cases", "list", config=config)
+
+    assert shown.returncode == 1 and "no database at" in shown.stderr and "Traceback" not in shown.stderr
+    assert not (tmp_path / "typo").exists()
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -20,8 +20,8 @@ def upgrade() -> None:
     op.create_table('contact',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('account', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('account', sa.Text(), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=True),
     sa.Column('must_change_password', sa.Boolean(), nullable=False),
     sa.Column('credentials_sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -44,9 +44,9 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('number', sa.String(length=16), nullable=False),
     sa.Column('queue', sa.String(length=64), nullable=False),
-    sa.Column('subject', sa.String(length=998), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('account', sa.String(length=200), nullable=False),
+    sa.Column('account', sa.Text(), nullable=False),
     sa.Column('priority', sa.Enum('1 - Crítica', '2 - Alta', '3 - Moderada', '4 - Baja', name='priority', native_enum=False, length=32), nullable=False),
     sa.Column('state', sa.Enum('Nuevo', 'En curso', 'En espera', 'Resuelto', 'Cerrado', name='state', native_enum=False, length=32), nullable=False),
     sa.Column('assignee', sa.String(length=320), nullable=True),
@@ -70,10 +70,10 @@ def upgrade() -> None:
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('direction', sa.Enum('in', 'out', name='direction', native_enum=False, length=32), nullable=False),
     sa.Column('kind', sa.Enum('customer', 'agent_reply', 'note', 'system', 'auto_reply', name='entrykind', native_enum=False, length=32), nullable=False),
-    sa.Column('author', sa.String(length=320), nullable=False),
-    sa.Column('subject', sa.String(length=998), nullable=False),
+    sa.Column('author', sa.Text(), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('message_id', sa.String(length=998), nullable=True),
+    sa.Column('message_id', sa.String(length=255), nullable=True),
     sa.Column('raw_sha256', sa.String(length=64), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_entry_case_id_case')),
@@ -91,11 +91,11 @@ def upgrade() -> None:
     sa.Column('queue', sa.String(length=64), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
-    sa.Column('message_id', sa.String(length=998), nullable=False),
-    sa.Column('in_reply_to', sa.String(length=998), nullable=True),
+    sa.Column('message_id', sa.String(length=255), nullable=False),
+    sa.Column('in_reply_to', sa.String(length=255), nullable=True),
     sa.Column('references', sa.Text(), nullable=False),
     sa.Column('context', sa.JSON(), nullable=False),
-    sa.Column('subject', sa.String(length=998), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sent', 'dead', name='outboxstatus', native_enum=False, length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
@@ -116,10 +116,11 @@ def upgrade() -> None:
     sa.Column('mailbox', sa.String(length=200), nullable=False),
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
     sa.Column('uid', sa.BigInteger(), nullable=False),
-    sa.Column('message_id', sa.String(length=998), nullable=True),
+    sa.Column('message_id', sa.String(length=255), nullable=True),
     sa.Column('fingerprint', sa.String(length=64), nullable=True),
     sa.Column('outcome', sa.Enum('new_case', 'follow_up', 'duplicate', 'ignored', 'quarantine', name='outcome', native_enum=False, length=32), nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('rule', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_receipt_case_id_case')),
@@ -127,13 +128,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('mailbox', 'uidvalidity', 'uid', name=op.f('uq_receipt_mailbox_uidvalidity_uid'))
     )
     with op.batch_alter_table('receipt', schema=None) as batch_op:
+        batch_op.create_index('ix_receipt_fingerprint', ['fingerprint'], unique=False)
         batch_op.create_index('ix_receipt_message_id_fingerprint', ['message_id', 'fingerprint'], unique=False)
 
     op.create_table('attachment',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('content_type', sa.String(length=255), nullable=False),
+    sa.Column('filename', sa.Text(), nullable=False),
+    sa.Column('content_type', sa.Text(), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], name=op.f('fk_attachment_entry_id_entry')),
@@ -153,6 +155,7 @@ def downgrade() -> None:
     op.drop_table('attachment')
     with op.batch_alter_table('receipt', schema=None) as batch_op:
         batch_op.drop_index('ix_receipt_message_id_fingerprint')
+        batch_op.drop_index('ix_receipt_fingerprint')
 
     op.drop_table('receipt')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
