@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except SQLAlchemyError as exc:
         print(f"mailbot: database error: {first_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # `mailbot cases list | head`: the reader left; say nothing more (Python's documented recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
 
 
@@ -125,6 +130,8 @@ def cmd_cases_list(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
     else:
+        for row in rows:
+            row["updated_at"] = _local(config, row["updated_at"])
         _print_table(rows, [("number", "Número"), ("subject", "Breve descripción"), ("queue", "Cola"),
                             ("contact", "Contacto"), ("account", "Cuenta"), ("priority", "Prioridad"),
                             ("state", "Estado"), ("updated_at", "Actualizado")])
@@ -157,10 +164,11 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
         _print_json(data)
         return EXIT_OK
     for key in ("number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"):
-        print(f"{key:>11}: {data[key]}")
+        value = _local(config, data[key]) if key.endswith("_at") else data[key]
+        print(f"{key:>11}: {value}")
     for entry in data["entries"]:
         arrow = "←" if entry["direction"] == "in" else "→"
-        print(f"\n{arrow} {entry['at']} {entry['kind']} {entry['author']}\n  {entry['subject']}")
+        print(f"\n{arrow} {_local(config, entry['at'])} {entry['kind']} {entry['author']}\n  {entry['subject']}")
         for attachment in entry["attachments"]:
             print(f"  📎 {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
         print("  " + entry["text"].strip().replace("\n", "\n  "))
@@ -219,6 +227,11 @@ def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     return EXIT_OK
+
+
+def _local(config: Config, iso: str) -> str:
+    """A stored UTC time as the desk reads it: 2026-11-23 09:15 in its own time zone."""
+    return f"{datetime.fromisoformat(iso).astimezone(config.desk.zone):%Y-%m-%d %H:%M}"
 
 
 def _iso(value: datetime | None) -> str | None:

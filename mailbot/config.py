@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -118,7 +119,7 @@ class _Table:
         self.seen.add(key)
         if key not in self.data:
             if default is None:
-                raise self.reader.error(f"{self.name}.{key}", f"missing; expected {expected}")
+                raise self.reader.error(f"{self.name}.{key}", f"missing; expected {expected}{self._typo_of(key)}")
             return default
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -126,6 +127,12 @@ class _Table:
         if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
             raise self.reader.error(f"{self.name}.{key}", f"expected {expected}", value)
         return value
+
+    def _typo_of(self, key: str) -> str:
+        """ (is "hots" a typo?) when an unknown key here looks like the missing one."""
+        unread = [k for k in self.data if k not in self.seen]
+        close = difflib.get_close_matches(key, unread, n=1, cutoff=0.6)
+        return f' (is "{close[0]}" a typo?)' if close else ""
 
     def text(self, key: str, default: str | None = None, pattern: str | None = None, expected: str = "") -> str:
         value = self._get(key, str, default, expected or "a string").strip()
@@ -167,9 +174,7 @@ class _Table:
             raise self.reader.error(f"{self.name}.{key}", f"give only one of {', '.join(given)}")
         if env_name:
             if env_name not in os.environ:
-                raise self.reader.error(
-                    f"{self.name}.{key}_env", f"environment variable {env_name} is not set", env_name
-                )
+                raise self.reader.error(f"{self.name}.{key}_env", f"environment variable {env_name} is not set")
             return os.environ[env_name]
         if file_name:
             path = self.reader.resolve(file_name)
@@ -184,7 +189,8 @@ class _Table:
             )
             return literal
         if required:
-            raise self.reader.error(f"{self.name}.{key}_env", "missing; expected password_env or password_file")
+            raise self.reader.error(f"{self.name}.{key}_env",
+                                    f"missing; expected password_env or password_file{self._typo_of(key + '_file')}")
         return None
 
     def done(self) -> None:
@@ -353,6 +359,8 @@ def _queues(reader: _Reader, data: Any) -> tuple[QueueConfig, ...]:
         table.done()
         if any(q.key == key for q in queues):
             raise reader.error(f"queues.{key}.key", "expected a key no other queue uses", key)
+        if any(q.address == queue.address for q in queues):
+            raise reader.error(f"queues.{key}.address", "expected an address no other queue uses", queue.address)
         queues.append(queue)
     return tuple(queues)
 

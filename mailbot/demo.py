@@ -50,7 +50,6 @@ message_id_domain = "mailbot.example.com"
 host = "127.0.0.1"
 port = {smtp_port}
 tls = "none"
-from_name = "Mesa de ayuda Ejemplo"
 retry_base = 2
 
 [daemon]
@@ -146,12 +145,12 @@ def append(dovecot: PrivateDovecot, mails: list[tuple[str, bytes]]) -> None:
             client.append("INBOX", raw)
 
 
-def _runtime(root: Path) -> Path:
-    """var/demo, unless Dovecot's mail user (when we are root) cannot reach it; then a private temporary folder."""
-    root.mkdir(parents=True, exist_ok=True)
+def _dovecot_root(root: Path) -> tuple[Path, bool]:
+    """root/dovecot, unless Dovecot's mail user (when we are root) cannot walk down to it: then a private
+    temporary folder of its own. The flag says whether to remove it afterwards."""
     if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (root, *root.parents)):
-        return root
-    return Path(tempfile.mkdtemp(prefix="mailbot-demo-dovecot-"))
+        return root / "dovecot", False
+    return Path(tempfile.mkdtemp(prefix="mailbot-demo-dovecot-")), True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shutil.rmtree(root, ignore_errors=True)  # an earlier demo's folder: start afresh
     root.mkdir(parents=True)
     (root / MARKER).write_text("made by ./run demo; deleted and remade by the next one\n")
-    dovecot_root = _runtime(root) / "dovecot"
+    dovecot_root, temporary = _dovecot_root(root)
     password = secrets.token_urlsafe(12)
     password_file = root / "imap.password"
     password_file.write_text(password + "\n", encoding="utf-8")
@@ -208,7 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         capture.stop()
         dovecot.stop()
+        if temporary:
+            shutil.rmtree(dovecot_root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the daemon took over; the servers were stopped on the way out
+        sys.exit(130)

@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from .config import ConfigError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -37,7 +39,11 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
         begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"[database] url: {url.split(':', 1)[0]} needs the {exc.name} driver, which is not "
+                          "installed: pip install 'mailbot[postgresql]'") from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -48,8 +48,10 @@ def sink(smtp_server: SmtpCapture) -> Iterator[SmtpCapture]:
     """The session's SMTP sink, emptied and accepting for this test."""
     smtp_server.clear()
     smtp_server.reject_with(None)
+    smtp_server.reject_sender_with(None)
     yield smtp_server
     smtp_server.reject_with(None)
+    smtp_server.reject_sender_with(None)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..config import Config, QueueConfig
 from ..errors import first_line
-from ..mail.classify import Route, classify
+from ..mail.classify import Ours, Route, classify
 from ..mail.parse import InboundMail, ParseError, parse_message
 from ..mail.subject import normalize_subject
 from . import cases, threads
@@ -169,7 +169,7 @@ def _process(session: Session, config: Config, queue: QueueConfig, raw: bytes, m
         case = session.get(Case, duplicate.case_id) if duplicate.case_id else None
         return _Result(Outcome.DUPLICATE, f"same message as {duplicate.mailbox} UID {duplicate.uid}", case, mail,
                        "duplicate")
-    decision = classify(mail, config.desk.message_id_domain)
+    decision = classify(mail, Ours(config.desk.message_id_domain, frozenset(q.address for q in config.queues)))
     rule = decision.rule
     if decision.route is Route.NO_SENDER:
         return _Result(Outcome.QUARANTINE, f"{decision.reason}: nobody to answer", mail=mail, rule=rule)

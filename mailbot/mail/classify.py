@@ -27,34 +27,46 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Ours:
+    """What marks mail as the desk's own: the Message-ID domain and the queues' addresses."""
+
+    message_id_domain: str
+    addresses: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     description: str
-    check: Callable[[InboundMail, str], bool]
+    check: Callable[[InboundMail, Ours], bool]
 
 
-def _own_message_id(mail: InboundMail, our_domain: str) -> bool:
+def _own_message_id(mail: InboundMail, ours: Ours) -> bool:
     # Exactly the shape compose.new_message_id makes, so a colleague whose client uses the same domain still counts.
-    return bool(mail.message_id) and re.fullmatch(rf"<[0-9a-f]{{32}}@{re.escape(our_domain)}>", mail.message_id or "",
-                                                   re.IGNORECASE) is not None
+    pattern = rf"<[0-9a-f]{{32}}@{re.escape(ours.message_id_domain)}>"
+    return re.fullmatch(pattern, mail.message_id or "", re.IGNORECASE) is not None
 
 
-def _auto_submitted(mail: InboundMail, _domain: str) -> bool:
+def _from_a_desk_address(mail: InboundMail, ours: Ours) -> bool:
+    return mail.from_addr in ours.addresses
+
+
+def _auto_submitted(mail: InboundMail, _ours: Ours) -> bool:
     # RFC 3834 §5: anything but "no" is automatic.
     value = (mail.header("auto-submitted") or "no").split(";")[0].strip().lower()
     return value != "no"
 
 
-def _auto_reply_precedence(mail: InboundMail, _domain: str) -> bool:
+def _auto_reply_precedence(mail: InboundMail, _ours: Ours) -> bool:
     return (mail.header("precedence") or "").strip().lower() == "auto_reply"
 
 
-def _bulk_or_list(mail: InboundMail, _domain: str) -> bool:
+def _bulk_or_list(mail: InboundMail, _ours: Ours) -> bool:
     precedence = (mail.header("precedence") or "").strip().lower()
     return precedence in {"bulk", "junk", "list"} or mail.header("list-id") is not None
 
 
-def _mailer_daemon(mail: InboundMail, _domain: str) -> bool:
+def _mailer_daemon(mail: InboundMail, _ours: Ours) -> bool:
     local = (mail.from_addr or "").partition("@")[0]
     return local in {"mailer-daemon", "postmaster"} or (mail.header("return-path") or "").strip() == "<>"
 
@@ -64,7 +76,8 @@ RULES: tuple[tuple[Rule, Route], ...] = (
     (Rule("no-sender", "no usable From address", lambda m, d: m.from_addr is None), Route.NO_SENDER),
     (Rule("own-header", f"carries our {MAILBOT_HEADER} header", lambda m, d: m.header(MAILBOT_HEADER) is not None),
      Route.OWN_LOOP),
-    (Rule("own-message-id", "its Message-ID is on our domain", _own_message_id), Route.OWN_LOOP),
+    (Rule("own-message-id", "its Message-ID is one of ours", _own_message_id), Route.OWN_LOOP),
+    (Rule("own-address", "sent from a desk address", _from_a_desk_address), Route.OWN_LOOP),
     (Rule("auto-submitted", "Auto-Submitted says it is automatic (RFC 3834)", _auto_submitted), Route.AUTO_REPLY),
     (Rule("precedence-auto-reply", "Precedence: auto_reply", _auto_reply_precedence), Route.AUTO_REPLY),
     (Rule("mailer-daemon", "sent by MAILER-DAEMON/postmaster or with an empty Return-Path", _mailer_daemon),
@@ -74,8 +87,8 @@ RULES: tuple[tuple[Rule, Route], ...] = (
 )
 
 
-def classify(mail: InboundMail, our_domain: str) -> Decision:
+def classify(mail: InboundMail, ours: Ours) -> Decision:
     for rule, route in RULES:
-        if rule.check(mail, our_domain):
+        if rule.check(mail, ours):
             return Decision(route, rule.name, rule.description)
     return Decision(Route.CUSTOMER, "customer", "a person writing to the desk")

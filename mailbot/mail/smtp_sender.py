@@ -137,7 +137,7 @@ class SmtpSender:
         queue = self.config.queue(row.queue)
         case = session.get(Case, row.case_id) if row.case_id else None
         envelope = Envelope(
-            sender_name=self.config.smtp.from_name or self.config.desk.name,
+            sender_name=self.config.smtp.from_name or queue.name,
             sender_address=queue.address,
             recipient=row.recipient,
             message_id=row.message_id,
@@ -162,7 +162,7 @@ class SmtpSender:
             contact.must_change_password = True
             contact.credentials_sent_at = now
         session.commit()  # one commit per mail: the window for sending twice is this line
-        log.info("sent %s of %s to outbox row %s", row.kind.value, row.queue, row.id)
+        log.info("outbox row %s: %s sent for queue %s", row.id, row.kind.value, row.queue)
 
     def _record_failure(self, row_id: int, error: str, permanent: bool, report: DrainReport) -> None:
         with self.sessions() as session:

@@ -23,6 +23,7 @@ class Captured:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
+    peer: str  # the client's address and port: one per SMTP connection
 
 
 @dataclass
@@ -31,7 +32,16 @@ class _Handler:
     captured: list[Captured] = field(default_factory=list)
     # Tests make the server refuse mail: a reply such as "451 4.3.0 try later" or "550 5.1.1 unknown".
     reject_with: str | None = None
+    reject_sender_with: str | None = None  # e.g. "530 5.7.0 Authentication required", at MAIL FROM
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        if self.reject_sender_with:
+            return self.reject_sender_with
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.reject_with:
@@ -41,7 +51,8 @@ class _Handler:
         message = message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self.lock:
-            self.captured.append(Captured(envelope.mail_from or "", tuple(envelope.rcpt_tos), message))
+            peer = ":".join(str(part) for part in session.peer) if isinstance(session.peer, tuple) else str(session.peer)
+            self.captured.append(Captured(envelope.mail_from or "", tuple(envelope.rcpt_tos), message, peer))
             if self.mbox_path is not None:
                 box = mailbox.mbox(self.mbox_path)
                 try:
@@ -74,7 +85,12 @@ class SmtpCapture:
             self._handler.captured.clear()
 
     def reject_with(self, reply: str | None) -> None:
+        """Answer DATA with this reply instead of accepting (None: accept again)."""
         self._handler.reject_with = reply
+
+    def reject_sender_with(self, reply: str | None) -> None:
+        """Answer MAIL FROM with this reply (None: accept again)."""
+        self._handler.reject_sender_with = reply
 
     def start(self) -> SmtpCapture:
         # Our own loop, so that stop() can close it (the Controller leaves the one it makes open).

@@ -127,3 +127,18 @@ def test_no_configuration_at_all_says_how_to_give_one() -> None:
     ran = subprocess.run([sys.executable, "-m", "mailbot", "cases", "list"], env=env, capture_output=True, text=True)
     assert ran.returncode == 2
     assert "no configuration: pass --config FILE or set MAILBOT_CONFIG" in ran.stderr
+
+
+def test_run_creates_a_fresh_sqlite_schema_by_itself(tmp_path: Path, dovecot, sink) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import DESK_ADDRESS, OTHER_ADDRESS, Desk, write_desk_config
+
+    path, users = write_desk_config(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}", dovecot, sink,
+                                    {"mesadeayuda": (DESK_ADDRESS, "Mesa de ayuda"),
+                                     "clavesegura": (OTHER_ADDRESS, "Soporte Clave Segura")})
+    desk = Desk(path, dovecot, sink, users)
+    desk.deliver(FIRST)
+
+    ran = mailbot("run", "--once", config=path)
+
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(mailbot("cases", "list", "--json", config=path).stdout)[0]["number"] == "CS0000001"

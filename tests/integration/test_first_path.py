@@ -290,3 +290,80 @@ def test_smtp_down_keeps_the_outbox_and_ingest_goes_on(desk: Desk) -> None:
     assert report.outbox.unavailable is not None and "Connect call failed" in report.outbox.unavailable
     with desk.session() as session:  # an outage is nobody's attempt: the rows wait, untouched
         assert [(r.status, r.attempts) for r in session.scalars(select(Outbox))] == [(OutboxStatus.PENDING, 0)] * 2
+
+
+def test_mail_from_a_desk_address_is_our_own_and_never_answered(desk: Desk) -> None:
+    desk.deliver(mail("<loop@example.com>", "Reenvío interno", sender=f"Mesa de ayuda <{DESK_ADDRESS}>"))
+
+    report = desk.run_once()
+
+    assert [v.outcome for v in report.verdicts] == [Outcome.IGNORED]
+    assert desk.sink.captured == []
+    with desk.session() as session:
+        assert session.scalars(select(Receipt.rule)).all() == ["own-address"]
+
+
+def test_list_or_bulk_mail_opens_a_case_but_gets_no_automatic_mail(desk: Desk) -> None:
+    desk.deliver(mail("<list@example.org>", "Consulta desde el grupo", sender="grupo@example.org",
+                      extra="Precedence: list\nList-Id: <soporte.example.org>\n"))
+
+    report = desk.run_once()
+
+    assert [(v.outcome, v.case_number) for v in report.verdicts] == [(Outcome.NEW_CASE, "CS0000001")]
+    assert "not answered" in report.verdicts[0].reason
+    assert desk.sink.captured == []
+
+
+def test_a_mail_without_message_id_sent_to_two_desk_addresses_opens_one_case(desk: Desk) -> None:
+    anonymous = mail("<x>", "Sin identificador", to=f"{DESK_ADDRESS}, {OTHER_ADDRESS}").replace("Message-ID: <x>\n", "")
+    desk.deliver("Delivered-To: mesadeayuda@example.com\n" + anonymous, queue="mesadeayuda")
+    desk.deliver("Delivered-To: soporte.clavesegura@example.com\n" + anonymous, queue="clavesegura")
+
+    report = desk.run_once()
+
+    assert sorted(v.outcome.value for v in report.verdicts) == ["duplicate", "new_case"]
+
+
+def test_replies_share_one_smtp_connection(desk: Desk) -> None:
+    for n in range(3):
+        desk.deliver(mail(f"<many-{n}@example.org>", f"Solicitud {n}", sender=f"cliente{n}@example.org"))
+
+    desk.run_once()
+
+    assert len(desk.sink.captured) == 6 and len({c.peer for c in desk.sink.captured}) == 1
+
+
+def test_a_mail_that_keeps_failing_is_dead_after_max_attempts(desk: Desk) -> None:
+    desk.sink.reject_with("451 4.3.0 Intente más tarde")
+    desk.deliver(FIRST)
+
+    for _ in range(4):  # max_attempts = 3 and retry_base = 0 in the test configuration
+        desk.run_once()
+
+    with desk.session() as session:
+        rows = session.scalars(select(Outbox)).all()
+    assert [(r.status, r.attempts) for r in rows] == [(OutboxStatus.DEAD, 3)] * 2
+    assert desk.sink.captured == []
+
+
+def test_a_server_that_refuses_our_sender_charges_no_mail(desk: Desk) -> None:
+    desk.sink.reject_sender_with("530 5.7.0 Authentication required")
+    desk.deliver(FIRST)
+
+    report = desk.run_once()
+
+    assert report.outbox.unavailable == "sender refused: 530 5.7.0 Authentication required"
+    with desk.session() as session:
+        assert [(r.status, r.attempts) for r in session.scalars(select(Outbox))] == [(OutboxStatus.PENDING, 0)] * 2
+    desk.sink.reject_sender_with(None)
+    desk.run_once()
+    assert len(desk.sent_to(CUSTOMER)) == 2
+
+
+def test_replies_are_sent_from_the_queue_they_are_about(desk: Desk) -> None:
+    desk.deliver(mail("<clave@example.org>", "Clave bloqueada", to=OTHER_ADDRESS), queue="clavesegura")
+
+    desk.run_once()
+
+    sender = desk.sent_to(CUSTOMER)[-1].message["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("Soporte Clave Segura", OTHER_ADDRESS)

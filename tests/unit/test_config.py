@@ -47,9 +47,16 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
         ('url = "sqlite:///m.db"', 'url = "mysql://x"', "[database] url: expected a \"sqlite:///…\" or \"postgresql+psycopg://…\" URL"),
         ("[database]", "[databse]\nurl = 1\n[database]", "[databse]: unknown table"),
         ("[smtp]\n", "[smtp]\nusername = \"desk\"\n", "[smtp] password_env: username is set, so a password is needed"),
+        ('host = "127.0.0.1"\nport = 25', 'hots = "127.0.0.1"\nport = 25', '[smtp] host: missing; expected a string (is "hots" a typo?)'),
+        ('password = "not-used-by-these-tests"', 'passwrod_file = "x"',
+         '[queues.mesadeayuda.imap] password_env: missing; expected password_env or password_file (is "passwrod_file" a typo?)'),
+        ('[queues.imap]\nhost = "127.0.0.1"\nport = 143\ntls = "none"\nusername = "mesadeayuda"\npassword = "not-used-by-these-tests"\n', "",
+         "[queues.mesadeayuda] imap: missing table; every queue needs its [queues.imap]"),
+        ("[desk]\n", '[templates]\npath = "no-such-folder"\n\n[desk]\n', "[templates] path: expected a folder of mail templates"),
     ],
     ids=["port-not-int", "port-range", "tls-choice", "missing-key", "bad-zone", "bad-prefix", "typo-key",
-         "bad-address", "unset-env", "missing-file", "no-password", "bad-url", "unknown-table", "user-no-password"],
+         "bad-address", "unset-env", "missing-file", "no-password", "bad-url", "unknown-table", "user-no-password",
+         "typo-of-required", "typo-of-secret", "missing-imap", "missing-templates"],
 )
 def test_a_wrong_key_is_reported_with_file_key_and_expectation(tmp_path: Path, old: str, new: str, message: str) -> None:
     assert old in MINIMAL
@@ -86,3 +93,16 @@ def test_the_documented_example_configuration_loads(tmp_path: Path, monkeypatch:
     config = load_config(write(tmp_path, example.replace("/etc/mailbot/clavesegura.secret", "clavesegura.secret")))
     assert [q.key for q in config.queues] == ["mesadeayuda", "clavesegura"]
     assert config.smtp.tls == "starttls" and config.queues[1].imap.password == "secret"
+
+
+def test_two_queues_cannot_share_an_address(tmp_path: Path) -> None:
+    queue = MINIMAL[MINIMAL.index("[[queues]]"):]
+    with pytest.raises(ConfigError, match=r"\[queues.otra\] address: expected an address no other queue uses"):
+        load_config(write(tmp_path, MINIMAL + "\n" + queue.replace('key = "mesadeayuda"', 'key = "otra"')))
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "mailbot.toml"
+    path.write_bytes(MINIMAL.replace("Mesa de ayuda", "Mesa de ayuda \xf1").encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path)
