@@ -16,7 +16,8 @@ from .config import Config, QueueConfig
 from .desk.ingest import Verdict, ingest_batch
 from .errors import first_line
 from .desk.models import MailboxState, utcnow
-from .mail.imap_source import ImapSource, SourceUnavailable
+from .mail.imap_source import ImapSource
+from .mail.source import MailSource, SourceUnavailable
 from .mail.smtp_sender import DrainReport, SmtpSender
 from .templates import Templates
 
@@ -56,14 +57,19 @@ def mailbox_key(queue: QueueConfig) -> str:
 
 def poll_queue(app: App, queue: QueueConfig) -> list[Verdict]:
     """Ingest everything waiting in one queue's inbox, batch by batch: commit, then move."""
-    verdicts: list[Verdict] = []
     with ImapSource(queue.imap, mailbox_key(queue)) as source:
-        _remember_uidvalidity(app, source.key, source.uidvalidity)
-        for batch in source.batches(app.config.daemon.batch_size):
-            with app.sessions() as session:
-                done = ingest_batch(session, app.config, queue, source.key, batch.uidvalidity, batch.items)
-            source.settle(done)
-            verdicts.extend(done)
+        return ingest_source(app, queue, source)
+
+
+def ingest_source(app: App, queue: QueueConfig, source: MailSource) -> list[Verdict]:
+    """Every batch of one source: commit its receipts, then move its messages (exactly once, DESIGN invariant 1)."""
+    verdicts: list[Verdict] = []
+    _remember_uidvalidity(app, source.key, source.uidvalidity)
+    for batch in source.batches(app.config.daemon.batch_size):
+        with app.sessions() as session:
+            done = ingest_batch(session, app.config, queue, source.key, batch.uidvalidity, batch.items)
+        source.settle([v.uid for v in done if not v.quarantined], [v.uid for v in done if v.quarantined])
+        verdicts.extend(done)
     return verdicts
 
 

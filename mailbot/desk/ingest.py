@@ -14,7 +14,8 @@ from ..config import Config, QueueConfig
 from ..errors import first_line
 from ..mail.classify import Ours, Route, classify
 from ..mail.parse import InboundMail, ParseError, parse_message
-from ..mail.subject import normalize_subject
+from ..mail.source import Fetched
+from ..mail.subject import find_case_number, normalize_subject, strip_case_tag
 from . import cases, threads
 from .accounts import get_or_create_contact
 from .models import Attachment, Case, Direction, Entry, EntryKind, MailKind, Outcome, Receipt
@@ -25,14 +26,6 @@ log = logging.getLogger(__name__)
 NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
 # Failures of the machine, not of the message: a full disk, a database that is locked or gone.
 ENVIRONMENT_ERRORS = (OSError, OperationalError, InterfaceError)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """One message as the source saw it: its UID and its bytes."""
-
-    uid: int
-    raw: bytes
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,7 @@ def ingest_batch(
                                   Receipt.uid.in_([item.uid for item in batch]))
         )
     }
-    parsed = {item.uid: _parse(item.raw) for item in batch if item.uid not in known}
+    parsed = {item.uid: item.error or _parse(item.raw) for item in batch if item.uid not in known}
     earlier = _earlier_copies(session, [mail for mail in parsed.values() if isinstance(mail, InboundMail)])
     verdicts: list[Verdict] = []
     for item in batch:
@@ -201,7 +194,9 @@ def _open_case(session: Session, config: Config, queue: QueueConfig, mail: Inbou
     contact, created = get_or_create_contact(
         session, mail.from_addr, mail.from_name, config.account_for(mail.from_addr)
     )
-    subject = normalize_subject(mail.subject) or NO_SUBJECT[language]
+    subject = normalize_subject(mail.subject)
+    stale = find_case_number(subject, config.desk.case_prefix)  # a number we do not know: not this case's name
+    subject = (strip_case_tag(subject, stale) if stale else subject) or NO_SUBJECT[language]
     case = cases.open_case(session, config.desk.case_prefix, cases.NewCase(queue.key, subject, contact, language))
     _record(session, config, case, mail, raw_sha, EntryKind.CUSTOMER)
     if not answer:

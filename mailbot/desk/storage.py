@@ -13,7 +13,7 @@ def store_blob(root: Path, kind: str, data: bytes, suffix: str = "") -> str:
     Written before the database commit: a crash leaves at most an unreferenced file, never a reference to nothing.
     """
     digest = hashlib.sha256(data).hexdigest()
-    path = root / kind / digest[:2] / f"{digest}{suffix}"
+    path = blob_path(root, kind, digest, suffix)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -6,45 +6,21 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from ..config import ImapConfig
-from ..desk.ingest import Fetched, Verdict
+from .source import Batch, Fetched, SourceUnavailable
 
 log = logging.getLogger(__name__)
 BODY = b"BODY[]"
 
 
-class SourceUnavailable(Exception):
-    """The mailbox cannot be reached or used now; str() says which one and why. Nothing was moved."""
-
-
-@dataclass(frozen=True)
-class Batch:
-    uidvalidity: int
-    items: list[Fetched]
-
-
-class MailSource(Protocol):
-    """A place mail comes from. `key` names it in the receipt ledger."""
-
-    key: str
-
-    def batches(self, size: int) -> Iterator[Batch]:
-        """Every message waiting, oldest first, `size` at a time."""
-        ...
-
-    def settle(self, verdicts: list[Verdict]) -> None:
-        """Move each message where its verdict says, once the verdicts are committed."""
-        ...
-
-
 class ImapSource:
     """See `MailSource`. Use as a context manager: it logs in, checks capabilities once and creates folders."""
+
+    uidvalidity: int
 
     def __init__(self, config: ImapConfig, key: str, timeout: float = 60.0) -> None:
         self.config = config
@@ -114,22 +90,45 @@ class ImapSource:
             raise SourceUnavailable(f"IMAP {self.where}: SEARCH failed: {_describe(exc)}") from None
         for start in range(0, len(uids), size):
             chunk = uids[start : start + size]
-            try:
-                fetched = self.client.fetch(chunk, ["BODY.PEEK[]"])
-            except (IMAPClientError, OSError) as exc:
-                raise SourceUnavailable(f"IMAP {self.where}: FETCH failed: {_describe(exc)}") from None
+            fetched = self._fetch(chunk)
             # A message expunged by someone else between SEARCH and FETCH is simply absent.
-            items = [Fetched(uid, fetched[uid][BODY]) for uid in chunk if uid in fetched and BODY in fetched[uid]]
-            yield Batch(self.uidvalidity, items)
+            yield Batch(self.uidvalidity, [fetched[uid] for uid in chunk if uid in fetched])
 
-    def settle(self, verdicts: list[Verdict]) -> None:
-        by_folder: dict[str, list[int]] = {}
-        for verdict in verdicts:
-            folder = self.config.quarantine if verdict.quarantined else self.config.processed
-            by_folder.setdefault(folder, []).append(verdict.uid)
+    def _fetch(self, uids: list[int]) -> dict[int, Fetched]:
+        """One round trip for the batch. If the server refuses it, one by one, so that a single message it cannot
+        return is quarantined with the server's words instead of blocking everything behind it."""
         try:
-            for folder, uids in by_folder.items():
-                self._move(uids, folder)
+            return self._fetch_bodies(uids)
+        except IMAPClientAbortError as exc:
+            raise SourceUnavailable(f"IMAP {self.where}: connection lost in FETCH: {_describe(exc)}") from None
+        except IMAPClientError:
+            pass
+        found: dict[int, Fetched] = {}
+        for uid in uids:
+            try:
+                found.update(self._fetch_bodies([uid]))
+            except IMAPClientAbortError as exc:
+                raise SourceUnavailable(f"IMAP {self.where}: connection lost in FETCH: {_describe(exc)}") from None
+            except IMAPClientError as exc:
+                found[uid] = Fetched(uid, b"", f"the IMAP server could not return it: {_describe(exc)}")
+        return found
+
+    def _fetch_bodies(self, uids: list[int]) -> dict[int, Fetched]:
+        try:
+            response = self.client.fetch(uids, ["BODY.PEEK[]"])
+        except OSError as exc:
+            raise SourceUnavailable(f"IMAP {self.where}: FETCH failed: {_describe(exc)}") from None
+        return {
+            uid: Fetched(uid, data[BODY]) if isinstance(data.get(BODY), bytes)
+            else Fetched(uid, b"", "the IMAP server returned no body for it")
+            for uid, data in response.items()
+        }
+
+    def settle(self, processed: list[int], quarantined: list[int]) -> None:
+        try:
+            for uids, folder in ((processed, self.config.processed), (quarantined, self.config.quarantine)):
+                if uids:
+                    self._move(uids, folder)
         except (IMAPClientError, OSError) as exc:
             # The receipts are committed: the next poll finds them and only moves the messages.
             raise SourceUnavailable(f"IMAP {self.where}: moving to a folder failed: {_describe(exc)}") from None

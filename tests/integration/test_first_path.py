@@ -367,3 +367,12 @@ def test_replies_are_sent_from_the_queue_they_are_about(desk: Desk) -> None:
 
     sender = desk.sent_to(CUSTOMER)[-1].message["From"].addresses[0]
     assert (sender.display_name, sender.addr_spec) == ("Soporte Clave Segura", OTHER_ADDRESS)
+
+
+def test_a_tag_of_a_case_that_does_not_exist_does_not_stay_in_the_new_case_subject(desk: Desk) -> None:
+    desk.deliver(mail("<stale@transportes.example.org>", "RE: [CS0000077] Token bloqueado"))
+
+    desk.run_once()
+
+    assert only_case(desk).subject == "Token bloqueado"
+    assert desk.sent_to(CUSTOMER)[-1].message["Subject"] == "[CS0000001] Token bloqueado"

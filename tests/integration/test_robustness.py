@@ -157,3 +157,32 @@ def test_a_changed_uidvalidity_is_noticed_and_the_ledger_still_knows_old_mail(de
     with desk.session() as session:
         assert len(session.scalars(select(Case)).all()) == 1
         assert len(session.scalars(select(Entry)).all()) == 3
+
+
+def test_a_message_the_imap_server_cannot_return_is_quarantined_and_the_rest_go_on(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imapclient import IMAPClient
+    from imapclient.exceptions import IMAPClientError
+
+    desk.deliver(mail("<broken@example.org>", "Mensaje dañado en el servidor", sender="otro@example.org"))
+    desk.deliver(FIRST)
+    with desk.imap() as client:
+        client.select_folder("INBOX")
+        broken_uid = min(client.search(["ALL"]))
+    fetch = IMAPClient.fetch
+
+    def refuse_the_broken_one(self, messages, data, modifiers=None):  # type: ignore[no-untyped-def]
+        if broken_uid in messages:  # as Dovecot does for a message file it cannot read
+            raise IMAPClientError("fetch failed: [SERVERBUG] Internal error occurred")
+        return fetch(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", refuse_the_broken_one)
+
+    report = desk.run_once()
+    monkeypatch.undo()
+
+    assert [v.outcome for v in report.verdicts] == [Outcome.QUARANTINE, Outcome.NEW_CASE]
+    assert report.verdicts[0].reason == (
+        "the IMAP server could not return it: fetch failed: [SERVERBUG] Internal error occurred")
+    assert len(desk.folder("Cuarentena")) == 1 and len(desk.folder("Procesados")) == 1
