@@ -40,45 +40,68 @@ class Templates:
             keep_trailing_newline=True,
             auto_reload=True,
         )
-        self._last_good: dict[str, Template] = {}
+        # Per (name, language), the templates that last rendered: what an admin's broken edit falls back to.
+        self._last_good: dict[tuple[str, str], _Pair] = {}
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
-        text_template = self._template(name, language, "txt", required=True)
-        assert text_template is not None
-        lang = text_template.name.partition("/")[0] if text_template.name else language
-        context = {**context, "lang": lang}
-        html_template = self._template(name, lang, "html", required=False)
+        """Render with the templates on disk; if an edit broke them (they fail to compile or to render), say why
+        and use the version that last rendered, so mail keeps going out."""
+        key = (name, language)
         try:
-            ctx = text_template.new_context(context)
-            subject = " ".join("".join(text_template.blocks["subject"](ctx)).split())
-            text = "".join(text_template.blocks["body"](ctx))
-            html = html_template.render(context) if html_template is not None else None
-        except KeyError as exc:
-            raise TemplateError(f"{self.path / (text_template.name or name)}: missing block {exc}") from None
-        except JinjaError as exc:
-            raise TemplateError(_describe(exc, self.path, text_template.name or name)) from None
-        return Rendered(subject=subject, text=text, html=html)
+            pair = self._load(name, language)
+            rendered = pair.render(context, self.path)
+        except TemplateError as error:
+            last_good = self._last_good.get(key)
+            if last_good is None:
+                raise
+            log.error("template %s/%s is broken, using the last version that rendered: %s", language, name, error)
+            return last_good.render(context, self.path)
+        self._last_good[key] = pair
+        return rendered
 
-    def _template(self, name: str, language: str, kind: str, required: bool) -> Template | None:
+    def _load(self, name: str, language: str) -> _Pair:
+        text = self._template(name, language, "txt")
+        if text is None:
+            raise TemplateError(f"no template {language}/{name}.txt.j2 under {self.path}")
+        lang = (text.name or language).partition("/")[0]
+        return _Pair(text, self._template(name, lang, "html"), lang)
+
+    def _template(self, name: str, language: str, kind: str) -> Template | None:
+        """The language's template, else the fallback language's, else None."""
         candidates = [f"{language}/{name}.{kind}.j2"]
         if language != FALLBACK_LANGUAGE:
             candidates.append(f"{FALLBACK_LANGUAGE}/{name}.{kind}.j2")
         for candidate in candidates:
             try:
-                template = self.env.get_template(candidate)
+                return self.env.get_template(candidate)
             except TemplateNotFound:
                 continue
             except JinjaError as exc:
-                # An admin's edit broke it: say why, and keep sending with the version that worked.
-                if candidate in self._last_good:
-                    log.error("template %s is broken, using the last good version: %s", candidate, _describe(exc, self.path, candidate))
-                    return self._last_good[candidate]
                 raise TemplateError(_describe(exc, self.path, candidate)) from None
-            self._last_good[candidate] = template
-            return template
-        if required:
-            raise TemplateError(f"no template {candidates[0]} under {self.path}")
         return None
+
+
+@dataclass(frozen=True)
+class _Pair:
+    text: Template
+    html: Template | None
+    lang: str
+
+    def render(self, context: dict[str, Any], root: Path) -> Rendered:
+        context = {**context, "lang": self.lang}
+        name = self.text.name or "?"
+        try:
+            ctx = self.text.new_context(context)
+            subject = " ".join("".join(self.text.blocks["subject"](ctx)).split())
+            text = "".join(self.text.blocks["body"](ctx))
+            html = self.html.render(context) if self.html is not None else None
+        except KeyError as exc:
+            raise TemplateError(f"{root / name}: missing block {exc}") from None
+        except JinjaError as exc:
+            raise TemplateError(_describe(exc, root, name)) from None
+        except Exception as exc:  # e.g. TypeError from {{ case.number + 1 }}: still the template's fault
+            raise TemplateError(f"{root / name}: {type(exc).__name__}: {exc}") from None
+        return Rendered(subject=subject, text=text, html=html)
 
 
 def _describe(exc: JinjaError, root: Path, name: str) -> str:

@@ -86,3 +86,22 @@ def _touch_later(path: Path) -> None:
 
     stat = path.stat()
     os.utime(path, (stat.st_atime + 5, stat.st_mtime + 5))
+
+
+def test_an_edit_that_fails_to_render_keeps_the_last_version_that_rendered(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_TEMPLATES, tmp_path, dirs_exist_ok=True)
+    templates = Templates(tmp_path)
+    good = templates.render("ack", "es", CONTEXT)
+    ack = tmp_path / "es" / "ack.txt.j2"
+
+    ack.write_text(ack.read_text().replace("{{ case.number }}", "{{ case.numero }}", 1))  # an unknown variable
+    _touch_later(ack)
+
+    assert templates.render("ack", "es", CONTEXT) == good
+
+
+def test_a_template_error_of_another_kind_is_reported_as_a_template_error(tmp_path: Path) -> None:
+    (tmp_path / "es").mkdir()
+    (tmp_path / "es" / "ack.txt.j2").write_text("{% block subject %}{{ n + 1 }}{% endblock %}{% block body %}{% endblock %}")
+    with pytest.raises(TemplateError, match=r"ack\.txt\.j2: TypeError"):
+        Templates(tmp_path).render("ack", "es", {"n": "uno"})
