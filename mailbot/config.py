@@ -56,7 +56,7 @@ class SmtpConfig:
     password: str | None = field(repr=False)
     from_name: str
     timeout: float = 30.0
-    max_attempts: int = 8
+    max_attempts: int = 12
     retry_base: float = 30.0
     retry_cap: float = 3600.0
 
@@ -316,7 +316,7 @@ def _smtp(table: _Table) -> SmtpConfig:
         password=table.secret("password", required=False),
         from_name=table.text("from_name", ""),
         timeout=table.number("timeout", 30.0, 1, 600),
-        max_attempts=table.integer("max_attempts", 8, 1, 100),
+        max_attempts=table.integer("max_attempts", 12, 1, 100),
         retry_base=table.number("retry_base", 30.0, 0, 86400),
         retry_cap=table.number("retry_cap", 3600.0, 0, 7 * 86400),
     )
