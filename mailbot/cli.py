@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, secrets=args.handler is cmd_run)
         for warning in config.warnings:
             log.warning("%s", warning)
         result: int = args.handler(config, args)

@@ -172,6 +172,8 @@ class _Table:
         given = [k for k, v in ((f"{key}_env", env_name), (f"{key}_file", file_name), (key, literal)) if v]
         if len(given) > 1:
             raise self.reader.error(f"{self.name}.{key}", f"give only one of {', '.join(given)}")
+        if not self.reader.secrets:
+            return None
         if env_name:
             if env_name not in os.environ:
                 raise self.reader.error(f"{self.name}.{key}_env", f"environment variable {env_name} is not set")
@@ -204,6 +206,7 @@ class _Table:
 @dataclass
 class _Reader:
     path: Path
+    secrets: bool = True
     warnings: list[str] = field(default_factory=list)
 
     def error(self, key: str, expectation: str, got: object = None) -> ConfigError:
@@ -225,8 +228,10 @@ class _Reader:
         return _Table(self, name, data[name])
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read and validate the configuration named by `path`, else by $MAILBOT_CONFIG."""
+def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True) -> Config:
+    """Read and validate the configuration named by `path`, else by $MAILBOT_CONFIG.
+
+    With `secrets=False` (commands that only look at the database) passwords are neither read nor required."""
     if path is None:
         path = os.environ.get(CONFIG_ENV)
         if not path:
@@ -242,7 +247,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    reader = _Reader(file)
+    reader = _Reader(file, secrets=secrets)
     known = {"database", "storage", "templates", "desk", "smtp", "queues", "accounts", "daemon"}
     for key in data:
         if key not in known:
@@ -320,7 +325,7 @@ def _smtp(table: _Table) -> SmtpConfig:
         retry_base=table.number("retry_base", 30.0, 0, 86400),
         retry_cap=table.number("retry_cap", 3600.0, 0, 7 * 86400),
     )
-    if smtp.username and smtp.password is None:
+    if smtp.username and smtp.password is None and table.reader.secrets:
         raise table.reader.error("smtp.password_env", "username is set, so a password is needed (password_env or password_file)")
     table.done()
     return smtp

@@ -66,6 +66,11 @@ def _bulk_or_list(mail: InboundMail, _ours: Ours) -> bool:
     return precedence in {"bulk", "junk", "list"} or mail.header("list-id") is not None
 
 
+def _delivery_report(mail: InboundMail, _ours: Ours) -> bool:
+    # RFC 6522/3464: bounces and read receipts, whoever signs them.
+    return (mail.header("content-type") or "").strip().lower().startswith("multipart/report")
+
+
 def _mailer_daemon(mail: InboundMail, _ours: Ours) -> bool:
     local = (mail.from_addr or "").partition("@")[0]
     return local in {"mailer-daemon", "postmaster"} or (mail.header("return-path") or "").strip() == "<>"
@@ -80,6 +85,7 @@ RULES: tuple[tuple[Rule, Route], ...] = (
     (Rule("own-address", "sent from a desk address", _from_a_desk_address), Route.OWN_LOOP),
     (Rule("auto-submitted", "Auto-Submitted says it is automatic (RFC 3834)", _auto_submitted), Route.AUTO_REPLY),
     (Rule("precedence-auto-reply", "Precedence: auto_reply", _auto_reply_precedence), Route.AUTO_REPLY),
+    (Rule("delivery-report", "a delivery or read report (multipart/report)", _delivery_report), Route.AUTO_REPLY),
     (Rule("mailer-daemon", "sent by MAILER-DAEMON/postmaster or with an empty Return-Path", _mailer_daemon),
      Route.AUTO_REPLY),
     # Never answered automatically (RFC 3834 §2), but a person may be behind it: the desk sees the case.

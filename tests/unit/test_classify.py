@@ -26,6 +26,8 @@ def mail(headers: str, sender: str = "ana@example.org", message_id: str = "<a1@e
         (mail("", sender="MAILER-DAEMON@example.org"), Route.AUTO_REPLY, "mailer-daemon"),
         (mail("", sender="postmaster@example.org"), Route.AUTO_REPLY, "mailer-daemon"),
         (mail("Return-Path: <>\n"), Route.AUTO_REPLY, "mailer-daemon"),
+        (mail("MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+              "\n--b\nContent-Type: text/plain\n\nNo se pudo entregar.\n--b--"), Route.AUTO_REPLY, "delivery-report"),
         (mail("Precedence: bulk\n"), Route.BULK, "bulk-or-list"),
         (mail("Precedence: list\n"), Route.BULK, "bulk-or-list"),
         (mail("List-Id: <soporte.example.org>\n"), Route.BULK, "bulk-or-list"),
@@ -36,7 +38,7 @@ def mail(headers: str, sender: str = "ana@example.org", message_id: str = "<a1@e
         (b"To: mesadeayuda@example.com\nSubject: x\n\nSin remitente.\n", Route.NO_SENDER, "no-sender"),
     ],
     ids=["customer", "auto-submitted-no", "auto-replied", "auto-generated", "precedence-auto-reply",
-         "mailer-daemon", "postmaster", "empty-return-path", "bulk", "list", "list-id", "our-header",
+         "mailer-daemon", "postmaster", "empty-return-path", "delivery-report", "bulk", "list", "list-id", "our-header",
          "our-message-id", "our-address", "no-sender"],
 )
 def test_each_rule_routes_its_mail(raw: bytes, route: Route, rule: str) -> None:

@@ -106,3 +106,13 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     path.write_bytes(MINIMAL.replace("Mesa de ayuda", "Mesa de ayuda \xf1").encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         load_config(path)
+
+
+def test_looking_at_the_desk_needs_no_passwords(tmp_path: Path) -> None:
+    text = MINIMAL.replace('password = "not-used-by-these-tests"', 'password_env = "MAILBOT_TEST_UNSET_VARIABLE"')
+    text = text.replace("[smtp]\n", '[smtp]\nusername = "desk"\npassword_env = "MAILBOT_TEST_UNSET_TOO"\n')
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match="MAILBOT_TEST_UNSET"):
+        load_config(path)
+    config = load_config(path, secrets=False)
+    assert config.queues[0].imap.password == "" and config.smtp.password is None
