@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import store
 from .config import Config, QueueConfig
 from .desk.ingest import Verdict, ingest_batch
-from .errors import first_line
 from .desk.models import MailboxState, utcnow
+from .errors import first_line
 from .mail.imap_source import ImapSource
-from .mail.source import MailSource, SourceUnavailable
 from .mail.smtp_sender import DrainReport, SmtpSender
+from .mail.source import MailSource, SourceUnavailable
 from .templates import Templates
 
 log = logging.getLogger(__name__)
@@ -95,17 +95,21 @@ def run_cycle(app: App) -> CycleReport:
         except SourceUnavailable as exc:
             log.error("%s", exc)
             report.unavailable.append(str(exc))
-        except SQLAlchemyError as exc:
-            log.error("queue %s: database error, nothing moved, retrying next cycle: %s", queue.key, first_line(exc))
-            report.unavailable.append(f"database: {first_line(exc)}")
+        except (SQLAlchemyError, OSError) as exc:  # the database or the disk, not a message (see ingest)
+            log.error("queue %s: %s, nothing moved, retrying next cycle: %s", queue.key, _what(exc), first_line(exc))
+            report.unavailable.append(f"{_what(exc)}: {first_line(exc)}")
     try:
         report.outbox = asyncio.run(app.sender.drain())
-    except SQLAlchemyError as exc:
-        log.error("outbox: database error, retrying next cycle: %s", first_line(exc))
-        report.unavailable.append(f"database: {first_line(exc)}")
+    except (SQLAlchemyError, OSError) as exc:
+        log.error("outbox: %s, retrying next cycle: %s", _what(exc), first_line(exc))
+        report.unavailable.append(f"{_what(exc)}: {first_line(exc)}")
     if report.outbox.unavailable:
         report.unavailable.append(f"SMTP {app.config.smtp.host}:{app.config.smtp.port}: {report.outbox.unavailable}")
     return report
+
+
+def _what(exc: BaseException) -> str:
+    return "database error" if isinstance(exc, SQLAlchemyError) else f"storage error ({type(exc).__name__})"
 
 
 def run_forever(app: App, stop: threading.Event) -> None:

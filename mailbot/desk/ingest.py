@@ -6,9 +6,8 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
-
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..errors import first_line
@@ -85,7 +84,7 @@ def _parse(raw: bytes) -> InboundMail | str:
         return f"not an e-mail: {exc}"
     except Exception as exc:  # a parser bug must not stop the batch either
         log.exception("parsing failed")
-        return f"parsing failed: {type(exc).__name__}: {exc}"
+        return f"parsing failed: {type(exc).__name__}: {first_line(exc)}"
 
 
 def _identity(mail: InboundMail) -> tuple[str, str]:

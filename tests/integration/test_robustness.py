@@ -186,3 +186,17 @@ def test_a_message_the_imap_server_cannot_return_is_quarantined_and_the_rest_go_
     assert report.verdicts[0].reason == (
         "the IMAP server could not return it: fetch failed: [SERVERBUG] Internal error occurred")
     assert len(desk.folder("Cuarentena")) == 1 and len(desk.folder("Procesados")) == 1
+
+
+def test_a_storage_failure_rolls_the_batch_back_and_leaves_the_mail_in_the_inbox(desk: Desk) -> None:
+    storage = desk.config.storage_path
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    storage.write_text("a file where the storage folder should be")  # every write under it fails: NotADirectoryError
+    desk.deliver(FIRST)
+
+    report = desk.run_once()
+
+    assert report.verdicts == [] and "storage error (NotADirectoryError)" in report.unavailable[0]
+    assert len(desk.folder("INBOX")) == 1 and desk.folder("Cuarentena") == []
+    storage.unlink()
+    assert [v.outcome for v in desk.run_once().verdicts] == [Outcome.NEW_CASE]
