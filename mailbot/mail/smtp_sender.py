@@ -85,8 +85,8 @@ class SmtpSender:
                     await self._deliver(row_id, report)
                 except ServerUnavailable as exc:
                     report.unavailable = str(exc)
-                    log.error("SMTP %s:%s unavailable, %d mail(s) wait for the next cycle: %s",
-                              self.config.smtp.host, self.config.smtp.port, len(due) - report.sent, exc)
+                    log.error("SMTP %s:%s unavailable, the rest of the outbox waits for the next cycle: %s",
+                              self.config.smtp.host, self.config.smtp.port, exc)
                     break
                 except Exception as exc:  # the crash boundary: one bad row never stops the daemon
                     log.exception("outbox row %s failed", row_id)
