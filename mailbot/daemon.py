@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import store
 from .config import Config, QueueConfig
 from .desk.ingest import Verdict, ingest_batch
-from .desk.models import MailboxState, utcnow
+from .desk.models import CrashCount, MailboxState, utcnow
 from .errors import first_line
 from .mail.imap_source import ImapSource
 from .mail.smtp_sender import DrainReport, SmtpSender
-from .mail.source import MailSource, SourceUnavailable
+from .mail.source import Fetched, MailSource, SourceUnavailable
 from .templates import Templates
 
 log = logging.getLogger(__name__)
@@ -62,26 +62,70 @@ def poll_queue(app: App, queue: QueueConfig) -> list[Verdict]:
 
 
 def ingest_source(app: App, queue: QueueConfig, source: MailSource) -> list[Verdict]:
-    """Every batch of one source: commit its receipts, then move its messages (exactly once, DESIGN invariant 1)."""
+    """Every batch of one source: commit its receipts, then move its messages (exactly once, DESIGN invariant 1).
+
+    Exceptions are handled per message inside ingest_batch. A message that kills the process itself (out of
+    memory, a crash in C code) cannot be caught, so the batch is marked in flight first: a run that finds the
+    mark takes that range one message per transaction, counting tries, and sets aside a message that has killed
+    the daemon on its own MAX_SOLO_CRASHES times (Mailman's MAX_BAK_COUNT, counted per message)."""
     verdicts: list[Verdict] = []
-    _remember_uidvalidity(app, source.key, source.uidvalidity)
+    crashed_to = _open_mailbox(app, source.key, source.uidvalidity)
     for batch in source.batches(app.config.daemon.batch_size):
-        with app.sessions() as session:
-            done = ingest_batch(session, app.config, queue, source.key, batch.uidvalidity, batch.items)
+        suspects = [item for item in batch.items if crashed_to is not None and item.uid <= crashed_to]
+        rest = batch.items[len(suspects):]
+        done = [v for item in suspects for v in _ingest_alone(app, queue, source.key, batch.uidvalidity, item)]
+        if rest:
+            _mark_in_flight(app, source.key, rest[-1].uid)
+            with app.sessions() as session:
+                done += ingest_batch(session, app.config, queue, source.key, batch.uidvalidity, rest)
         source.settle([v.uid for v in done if not v.quarantined], [v.uid for v in done if v.quarantined])
+        _mark_in_flight(app, source.key, None)
         verdicts.extend(done)
     return verdicts
 
 
-def _remember_uidvalidity(app: App, mailbox: str, uidvalidity: int) -> None:
+MAX_SOLO_CRASHES = 2  # with the batch it first died in, a message may kill the daemon three times, not four
+
+
+def _ingest_alone(app: App, queue: QueueConfig, mailbox: str, uidvalidity: int, item: Fetched) -> list[Verdict]:
+    with app.sessions() as session:
+        count = session.get(CrashCount, (mailbox, uidvalidity, item.uid))
+        if count is None:
+            count = CrashCount(mailbox=mailbox, uidvalidity=uidvalidity, uid=item.uid, tries=0)
+            session.add(count)
+        tries, count.tries = count.tries, count.tries + 1
+        session.commit()  # counted before trying: a crash now leaves the count behind
+    if tries >= MAX_SOLO_CRASHES:
+        log.error("%s UID %s stopped the daemon %d times; quarantining it", mailbox, item.uid, tries + 1)
+        item = Fetched(item.uid, b"", f"processing it stopped the daemon {tries + 1} times (batch included)")
+    with app.sessions() as session:
+        return ingest_batch(session, app.config, queue, mailbox, uidvalidity, [item])
+
+
+def _open_mailbox(app: App, mailbox: str, uidvalidity: int) -> int | None:
+    """Remember the UIDVALIDITY; return the last UID of a batch a run died in, if one did."""
     with app.sessions() as session:
         state = session.get(MailboxState, mailbox)
         if state is None:
-            session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity))
+            state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity)
+            session.add(state)
         elif state.uidvalidity != uidvalidity:
             # Every UID is new (RFC 3501 §2.3.1.1); the Message-ID ledger still recognises what was processed.
             log.warning("%s: UIDVALIDITY changed from %s to %s", mailbox, state.uidvalidity, uidvalidity)
-            state.uidvalidity, state.updated_at = uidvalidity, utcnow()
+            state.uidvalidity, state.in_flight_to, state.updated_at = uidvalidity, None, utcnow()
+        elif state.in_flight_to is not None:
+            log.warning("%s: the last run died in the batch up to UID %s; taking it one message at a time",
+                        mailbox, state.in_flight_to)
+        crashed_to = state.in_flight_to
+        session.commit()
+        return crashed_to
+
+
+def _mark_in_flight(app: App, mailbox: str, last_uid: int | None) -> None:
+    with app.sessions() as session:
+        state = session.get(MailboxState, mailbox)
+        assert state is not None
+        state.in_flight_to = last_uid
         session.commit()
 
 

@@ -115,12 +115,24 @@ class Counter(Base):
 
 
 class MailboxState(Base):
-    """The UIDVALIDITY last seen per mailbox: a change means every UID there is new (RFC 3501 §2.3.1.1)."""
+    """Per mailbox: the UIDVALIDITY last seen (a change means every UID is new, RFC 3501 §2.3.1.1), and the last
+    UID of the batch in hand, cleared once it is committed: still set at start, it means the daemon died in it."""
 
     __tablename__ = "mailbox_state"
     mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    in_flight_to: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[Created]
+
+
+class CrashCount(Base):
+    """How often processing one message alone was begun and never finished: the daemon died in it."""
+
+    __tablename__ = "crash_count"
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tries: Mapped[int] = mapped_column(default=0)
 
 
 class Contact(Base):

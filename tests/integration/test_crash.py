@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import select
 
-from mailbot.desk.models import Case, Outbox, OutboxStatus, Receipt
+from mailbot.desk.models import Case, Outbox, OutboxStatus, Outcome, Receipt
 from tests.conftest import Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
 
@@ -28,6 +28,13 @@ elif where == "mid-batch":
             os._exit(137)
         return process(*args)
     ingest._process = crash_on_second
+elif where == "poison":
+    process = ingest._process
+    def die_on_poison(session, config, queue, raw, mail, earlier):
+        if b"MATAR" in raw:  # as an out-of-memory kill or a crash in C code would: no exception, no cleanup
+            os._exit(137)
+        return process(session, config, queue, raw, mail, earlier)
+    ingest._process = die_on_poison
 from mailbot.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -78,3 +85,20 @@ def test_a_crash_in_the_middle_of_a_batch_commits_nothing_and_the_restart_proces
             "No puedo firmar con el token en Adobe", "Segunda solicitud"]
     assert desk.folder("INBOX") == []
     assert len(desk.sink.captured) == 4
+
+
+def test_a_message_that_kills_the_daemon_is_set_aside_after_three_crashes_and_the_rest_go_on(desk: Desk) -> None:
+    desk.deliver(FIRST)
+    desk.deliver(mail("<poison@example.org>", "MATAR: mensaje venenoso", "MATAR", sender="otro@example.org"))
+    desk.deliver(mail("<after@example.org>", "Solicitud posterior", sender="laura.perez@example.org"))
+
+    exits = [run(desk, "poison").returncode for _ in range(4)]
+
+    assert exits == [137, 137, 137, 0], "the batch, then the message alone twice; the fourth run sets it aside"
+    assert desk.folder("INBOX") == [] and len(desk.folder("Procesados")) == 2 and len(desk.folder("Cuarentena")) == 1
+    with desk.session() as session:
+        assert session.scalars(select(Case.subject).order_by(Case.id)).all() == [
+            "No puedo firmar con el token en Adobe", "Solicitud posterior"]
+        reasons = session.scalars(select(Receipt.reason).where(Receipt.outcome == Outcome.QUARANTINE)).all()
+    assert reasons == ["processing it stopped the daemon 3 times (batch included)"]
+    assert len(desk.sink.captured) == 4, "credentials and acknowledgement for each good mail, once"

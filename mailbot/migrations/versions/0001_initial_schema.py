@@ -34,9 +34,17 @@ def upgrade() -> None:
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_counter'))
     )
+    op.create_table('crash_count',
+    sa.Column('mailbox', sa.String(length=200), nullable=False),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('uid', sa.BigInteger(), nullable=False),
+    sa.Column('tries', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('mailbox', 'uidvalidity', 'uid', name=op.f('pk_crash_count'))
+    )
     op.create_table('mailbox_state',
     sa.Column('mailbox', sa.String(length=200), nullable=False),
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('in_flight_to', sa.BigInteger(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_state'))
     )
@@ -175,5 +183,6 @@ def downgrade() -> None:
 
     op.drop_table('case')
     op.drop_table('mailbox_state')
+    op.drop_table('crash_count')
     op.drop_table('counter')
     op.drop_table('contact')
