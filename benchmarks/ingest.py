@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailbot.config import load_config  # noqa: E402
 from mailbot.daemon import App, poll_queue, run_cycle  # noqa: E402
+from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config  # noqa: E402
 from mailbot.servers.dovecot import PrivateDovecot  # noqa: E402
 from mailbot.servers.ports import free_port, wait_for_port  # noqa: E402
 
@@ -107,34 +108,11 @@ def sink_process() -> Iterator[int]:
 
 
 def write_config(root: Path, user: str, dovecot: PrivateDovecot, smtp_port: int, db_url: str | None) -> Path:
-    (root / "imap.password").write_text(PASSWORD)
-    path = root / "mailbot.toml"
-    path.write_text(f"""
-[database]
-url = "{db_url or 'sqlite:///mailbot.db'}"
-[storage]
-path = "storage"
-[desk]
-name = "Mesa de ayuda Ejemplo"
-portal_url = "https://portal.example.com/csm"
-message_id_domain = "mailbot.example.com"
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-[daemon]
-batch_size = 100
-[[queues]]
-key = "mesadeayuda"
-address = "mesadeayuda@example.com"
-[queues.imap]
-host = "127.0.0.1"
-port = {dovecot.port}
-tls = "none"
-username = "{user}"
-password_file = "imap.password"
-""")
-    return path
+    return write_loopback_config(
+        root / "mailbot.toml", db_url=db_url or "sqlite:///mailbot.db", imap_port=dovecot.port,
+        imap_password=PASSWORD, smtp_port=smtp_port, daemon={"batch_size": 100},
+        queues=[LoopbackQueue("mesadeayuda", "mesadeayuda@example.com", "Mesa de ayuda", imap_user=user)],
+    )
 
 
 def fresh_postgres_schema(url: str) -> str:

@@ -20,60 +20,17 @@ from imapclient import IMAPClient
 
 from . import cli
 from .servers.dovecot import DovecotUnavailable, PrivateDovecot
+from .servers.desk_config import PASSWORD_FILE, LoopbackQueue, write_loopback_config
 from .servers.smtp_capture import SmtpCapture
 
 MARKER = ".mailbot-demo"
+ACCOUNTS = {"transportes.example.org": "Transportes Ejemplo S.A.S.", "austral.example.org": "Grupo Austral Ejemplo S.A.S."}
 QUEUES = {
     "mesadeayuda": ("mesadeayuda@example.com", "Mesa de ayuda",
                     "Lunes a viernes de 7:00 a. m. a 7:00 p. m.; sábados de 8:00 a. m. a 1:00 p. m."),
     "clavesegura": ("soporte.clavesegura@example.com", "Soporte Clave Segura",
                     "Lunes a viernes de 7:00 a. m. a 7:00 p. m."),
 }
-
-CONFIG = """\
-# Written by `./run demo`; the servers' ports change on every run.
-[database]
-url = "sqlite:///mailbot.db"
-
-[storage]
-path = "storage"
-
-[desk]
-name = "Mesa de ayuda Ejemplo"
-case_prefix = "CS"
-language = "es"
-timezone = "America/Bogota"
-portal_url = "https://portal.example.com/csm"
-message_id_domain = "mailbot.example.com"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-retry_base = 2
-
-[daemon]
-poll_interval = 2
-
-[accounts]
-"transportes.example.org" = "Transportes Ejemplo S.A.S."
-"austral.example.org" = "Grupo Austral Ejemplo S.A.S."
-{queues}"""
-
-QUEUE = """
-[[queues]]
-key = "{key}"
-address = "{address}"
-name = "{name}"
-hours_text = "{hours}"
-[queues.imap]
-host = "127.0.0.1"
-port = {imap_port}
-tls = "none"
-username = "{key}"
-password_file = "imap.password"
-"""
-
 
 def _mail(sender: str, to: str, subject: str, body: str, charset: str = "utf-8", **headers: str) -> EmailMessage:
     message = EmailMessage()
@@ -169,21 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     (root / MARKER).write_text("made by ./run demo; deleted and remade by the next one\n")
     dovecot_root, temporary = _dovecot_root(root)
     password = secrets.token_urlsafe(12)
-    password_file = root / "imap.password"
-    password_file.write_text(password + "\n", encoding="utf-8")
-    password_file.chmod(0o600)
     try:
         dovecot = PrivateDovecot(dovecot_root, password=password).start()
     except DovecotUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     capture = SmtpCapture(root / "sent.mbox").start()
-    config_path = root / "mailbot.toml"
-    queues = "".join(
-        QUEUE.format(key=key, address=address, name=name, hours=hours, imap_port=dovecot.port)
-        for key, (address, name, hours) in QUEUES.items()
+    config_path = write_loopback_config(
+        root / "mailbot.toml", db_url="sqlite:///mailbot.db", imap_port=dovecot.port, imap_password=password,
+        smtp_port=capture.port, smtp={"retry_base": 2}, daemon={"poll_interval": 2}, accounts=ACCOUNTS,
+        queues=[LoopbackQueue(key, address, name, imap_user=key, hours_text=hours)
+                for key, (address, name, hours) in QUEUES.items()],
     )
-    config_path.write_text(CONFIG.format(smtp_port=capture.port, queues=queues), encoding="utf-8")
     config = ["--config", str(config_path)]
     try:
         print(f"Dovecot IMAP on 127.0.0.1:{dovecot.port}, SMTP capture on 127.0.0.1:{capture.port}")
@@ -201,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.once:
             return 0
         print(f"\nThe daemon keeps running; append mail to IMAP user 'mesadeayuda' (password in "
-              f"{password_file}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.")
+              f"{root / PASSWORD_FILE}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.")
         time.sleep(0.1)
         return cli.main([*config, "run"])
     finally:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailbot import cli, store
 from mailbot.config import Config, load_config
 from mailbot.daemon import App, CycleReport, run_cycle
+from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import Captured, SmtpCapture
 
@@ -26,7 +27,7 @@ POSTGRES_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg:/
 IMAP_PASSWORD = "test-password"
 DESK_ADDRESS = "mesadeayuda@example.com"
 OTHER_ADDRESS = "soporte.clavesegura@example.com"
-OUR_DOMAIN = "mailbot.example.com"
+OUR_DOMAIN = "mailbot.example.com"  # what write_loopback_config sets
 
 
 @pytest.fixture(scope="session")
@@ -72,45 +73,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-CONFIG = """\
-[database]
-url = "{db_url}"
-
-[storage]
-path = "storage"
-
-[desk]
-name = "Mesa de ayuda Ejemplo"
-language = "es"
-portal_url = "https://portal.example.com/csm"
-message_id_domain = "{our_domain}"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-retry_base = 0
-max_attempts = 3
-
-[accounts]
-"transportes.example.org" = "Transportes Ejemplo S.A.S."
-"""
-
-QUEUE = """
-[[queues]]
-key = "{key}"
-address = "{address}"
-name = "{name}"
-hours_text = "Lunes a viernes de 7:00 a. m. a 7:00 p. m."
-[queues.imap]
-host = "127.0.0.1"
-port = {imap_port}
-tls = "none"
-username = "{user}"
-password_file = "imap.password"
-"""
 
 
 @dataclass
@@ -172,16 +134,15 @@ class Desk:
 
 def write_desk_config(tmp_path: Path, db_url: str, dovecot: PrivateDovecot, sink: SmtpCapture,
                       queues: dict[str, tuple[str, str]]) -> tuple[Path, dict[str, str]]:
+    """A desk with its own IMAP users (so its own empty mailboxes); fast retries for the outbox tests."""
     tag = uuid.uuid4().hex[:8]
     users = {key: f"{key}-{tag}" for key in queues}
-    (tmp_path / "imap.password").write_text(IMAP_PASSWORD + "\n")
-    body = CONFIG.format(db_url=db_url, our_domain=OUR_DOMAIN, smtp_port=sink.port)
-    body += "".join(
-        QUEUE.format(key=key, address=address, name=name, imap_port=dovecot.port, user=users[key])
-        for key, (address, name) in queues.items()
+    path = write_loopback_config(
+        tmp_path / "mailbot.toml", db_url=db_url, imap_port=dovecot.port, imap_password=IMAP_PASSWORD,
+        smtp_port=sink.port, smtp={"retry_base": 0, "max_attempts": 3},
+        accounts={"transportes.example.org": "Transportes Ejemplo S.A.S."},
+        queues=[LoopbackQueue(key, address, name, users[key]) for key, (address, name) in queues.items()],
     )
-    path = tmp_path / "mailbot.toml"
-    path.write_text(body, encoding="utf-8")
     return path, users
 
 

@@ -220,7 +220,7 @@ def test_attachments_and_the_raw_message_are_stored_once_by_sha256(desk: Desk) -
 
 
 def test_messages_are_fetched_in_uid_batches(desk: Desk) -> None:
-    text = desk.config_path.read_text().replace("[accounts]", "[daemon]\nbatch_size = 2\n\n[accounts]")
+    text = desk.config_path.read_text().replace("[daemon]\n", "[daemon]\nbatch_size = 2\n")
     desk.config_path.write_text(text)
     for n in range(5):
         desk.deliver(mail(f"<batch-{n}@example.org>", f"Solicitud {n}", sender=f"cliente{n}@example.org"))

@@ -119,7 +119,7 @@ def test_a_configured_starttls_that_the_smtp_server_lacks_sends_nothing_in_plain
 
 
 def test_the_daemon_answers_new_mail_while_running_and_stops_cleanly_on_sigterm(desk: Desk) -> None:
-    text = desk.config_path.read_text().replace("[accounts]", "[daemon]\npoll_interval = 0.2\n\n[accounts]")
+    text = desk.config_path.read_text().replace("[daemon]\n", "[daemon]\npoll_interval = 0.2\n")
     desk.config_path.write_text(text)
     daemon = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(desk.config_path), "run"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
