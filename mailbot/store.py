@@ -67,8 +67,12 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://"))).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
@@ -95,8 +99,7 @@ def ensure_schema(engine: Engine, create: bool = True) -> None:
         return
     if fresh:
         raise SchemaError("the database has no mailbot schema yet; run `mailbot db upgrade` first")
-    script = ScriptDirectory.from_config(_alembic_config(engine))
-    if current is not None and _known(script, current):
+    if current is not None and _known(_scripts(), current):
         raise SchemaError(f"the database schema is at revision {current}, this mailbot needs {head}; "
                           "back up the database, then run `mailbot db upgrade`")
     raise SchemaError(f"the database schema is at revision {current or 'none'}, which this mailbot does not know "

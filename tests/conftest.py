@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mailbot import cli, store
 from mailbot.config import Config, load_config
 from mailbot.daemon import App, CycleReport, run_cycle
-from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
+from mailbot.servers.desk_config import MESSAGE_ID_DOMAIN, LoopbackQueue, write_loopback_config
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import Captured, SmtpCapture
 
@@ -27,7 +27,7 @@ POSTGRES_URL = os.environ.get("MAILBOT_TEST_POSTGRES_URL", "postgresql+psycopg:/
 IMAP_PASSWORD = "test-password"
 DESK_ADDRESS = "mesadeayuda@example.com"
 OTHER_ADDRESS = "soporte.clavesegura@example.com"
-OUR_DOMAIN = "mailbot.example.com"  # what write_loopback_config sets
+OUR_DOMAIN = MESSAGE_ID_DOMAIN
 
 
 @pytest.fixture(scope="session")

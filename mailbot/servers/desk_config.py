@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PASSWORD_FILE = "imap.password"
+MESSAGE_ID_DOMAIN = "mailbot.example.com"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def write_loopback_config(
         ("[storage]", {"path": "storage"}),
         ("[desk]", {"name": "Mesa de ayuda Ejemplo", "case_prefix": "CS", "language": "es",
                     "timezone": "America/Bogota", "portal_url": "https://portal.example.com/csm",
-                    "message_id_domain": "mailbot.example.com"}),
+                    "message_id_domain": MESSAGE_ID_DOMAIN}),
         ("[smtp]", {"host": "127.0.0.1", "port": smtp_port, "tls": "none", **(smtp or {})}),
         ("[daemon]", dict(daemon or {})),
         ("[accounts]", dict(accounts or {})),

@@ -1,6 +1,7 @@
 """Find a free TCP port on loopback."""
 
 import socket
+import time
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -13,8 +14,6 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def wait_for_port(host: str, port: int, timeout: float) -> bool:
     """True once something accepts connections on host:port, False after timeout seconds."""
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
