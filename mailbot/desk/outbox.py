@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
-from ..mail.compose import new_message_id
+from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail
 from .models import Case, Contact, MailKind, Outbox, utcnow
 

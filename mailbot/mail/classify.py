@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .compose import MAILBOT_HEADER
+from .message_ids import MAILBOT_HEADER, is_ours
 from .parse import InboundMail
 
 
@@ -42,9 +41,7 @@ class Rule:
 
 
 def _own_message_id(mail: InboundMail, ours: Ours) -> bool:
-    # Exactly the shape compose.new_message_id makes, so a colleague whose client uses the same domain still counts.
-    pattern = rf"<[0-9a-f]{{32}}@{re.escape(ours.message_id_domain)}>"
-    return re.fullmatch(pattern, mail.message_id or "", re.IGNORECASE) is not None
+    return is_ours(mail.message_id, ours.message_id_domain)
 
 
 def _from_a_desk_address(mail: InboundMail, ours: Ours) -> bool:

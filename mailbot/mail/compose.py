@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -10,14 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ..templates import Rendered
-
-# Set on every mail we send, so our own mail is recognised if it ever comes back to a desk mailbox.
-MAILBOT_HEADER = "X-Mailbot-Case"
-
-
-def new_message_id(domain: str) -> str:
-    """A unique id short enough that the Message-ID line is never folded (make_msgid's often are)."""
-    return f"<{uuid.uuid4().hex}@{domain}>"
+from .message_ids import MAILBOT_HEADER
 
 
 @dataclass(frozen=True)
