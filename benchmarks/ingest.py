@@ -32,7 +32,9 @@ from imapclient import IMAPClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailbot.config import load_config  # noqa: E402
-from mailbot.daemon import App, poll_queue, run_cycle  # noqa: E402
+from mailbot.app import App  # noqa: E402
+from mailbot.daemon import run_once  # noqa: E402
+from mailbot.runners.intake import IntakeRunner  # noqa: E402
 from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config  # noqa: E402
 from mailbot.servers.dovecot import PrivateDovecot  # noqa: E402
 from mailbot.servers.ports import free_port, wait_for_port  # noqa: E402
@@ -158,9 +160,9 @@ def main() -> None:
                     app = App.open(config)
                     start = time.perf_counter()
                     if kind == "ingest":
-                        done = len(poll_queue(app, config.queues[0]))
+                        done = len(IntakeRunner(app, config.queues[0]).once())
                     else:
-                        done = len(run_cycle(app).verdicts)
+                        done = len(run_once(app).verdicts)
                     elapsed = time.perf_counter() - start
                     app.close()
                     assert done == len(mails), (kind, done)

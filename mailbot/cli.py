@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from . import store
 from .config import Config, ConfigError, load_config
-from .daemon import App, run_cycle, run_forever
+from .app import App
+from .daemon import run_forever, run_once
 from .desk.models import Case, Outbox, OutboxStatus
 from .errors import first_line
 from .store import SchemaError
@@ -98,7 +99,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     app = App.open(config)
     try:
         if args.once:
-            report = run_cycle(app)
+            report = run_once(app)
             if report.unavailable:
                 raise UserError("; ".join(report.unavailable))
             return EXIT_OK

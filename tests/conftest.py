@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from mailbot import cli, store
 from mailbot.config import Config, load_config
-from mailbot.daemon import App, CycleReport, run_cycle
+from mailbot.app import App
+from mailbot.daemon import CycleReport, run_once
 from mailbot.servers.desk_config import MESSAGE_ID_DOMAIN, LoopbackQueue, write_loopback_config
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import Captured, SmtpCapture
@@ -112,7 +113,7 @@ class Desk:
         """One cycle in-process, as `mailbot run --once` does."""
         app = App.open(self.config)
         try:
-            return run_cycle(app)
+            return run_once(app)
         finally:
             app.close()
 

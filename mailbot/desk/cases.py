@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from .models import Case, Contact, Counter, Direction, Entry, EntryKind, Priority, State, utcnow
+from ..mail.parse import InboundMail
+from .models import Attachment, Case, Contact, Counter, Direction, Entry, EntryKind, Priority, State, utcnow
+from .storage import store_blob
 
 CASE_COUNTER = "case_number"
 
@@ -59,3 +62,16 @@ def add_entry(session: Session, case: Case, entry: Entry, now: datetime | None =
     if entry.direction is Direction.IN and entry.kind is EntryKind.CUSTOMER and case.state is State.RESOLVED:
         case.state = State.IN_PROGRESS
     return entry
+
+
+def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMail, raw_sha256: str,
+                   kind: EntryKind) -> Entry:
+    """A mail to the desk as an entry on `case`, its attachments kept once on disk by sha256."""
+    assert mail.from_addr is not None
+    entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject, text=mail.text,
+                  message_id=mail.message_id, raw_sha256=raw_sha256)
+    for attachment in mail.attachments:
+        digest = store_blob(storage, "attachments", attachment.data)
+        entry.attachments.append(Attachment(filename=attachment.filename, content_type=attachment.content_type,
+                                            size=len(attachment.data), sha256=digest))
+    return add_entry(session, case, entry)

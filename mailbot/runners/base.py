@@ -78,6 +78,9 @@ class Runner(abc.ABC):
     def snooze(self, stop: threading.Event) -> None:
         """Wait until the next pass is due, or `stop` is set."""
 
+    def wake(self) -> None:
+        """Cut `snooze` short (the supervisor calls it on stop); a runner whose snooze watches `stop` needs none."""
+
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             if self.guarded(self.once):

@@ -16,25 +16,22 @@ from tests.integration.test_first_path import CUSTOMER, FIRST, mail
 CRASHING_RUN = """
 import os, sys
 from mailbot.mail import imap_source
-from mailbot.desk import ingest
+from mailbot.desk import actions
 where = os.environ["CRASH_AT"]
+calls = []
+def dying(action):
+    def act(inbound):
+        calls.append(1)
+        if where == "mid-batch" and len(calls) == 2:
+            os._exit(137)
+        if where == "poison" and b"MATAR" in inbound.mail.raw:
+            os._exit(137)  # as an out-of-memory kill or a crash in C code would: no exception, no cleanup
+        return action(inbound)
+    return act
 if where == "after-commit":
     imap_source.ImapSource.settle = lambda self, *moves: os._exit(137)
-elif where == "mid-batch":
-    process, calls = ingest._process, []
-    def crash_on_second(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            os._exit(137)
-        return process(*args)
-    ingest._process = crash_on_second
-elif where == "poison":
-    process = ingest._process
-    def die_on_poison(session, config, queue, raw, mail, earlier):
-        if b"MATAR" in raw:  # as an out-of-memory kill or a crash in C code would: no exception, no cleanup
-            os._exit(137)
-        return process(session, config, queue, raw, mail, earlier)
-    ingest._process = die_on_poison
+else:  # through the public route -> action table: every action dies at the chosen moment
+    actions.ACTIONS = tuple((route, thread, dying(action)) for route, thread, action in actions.ACTIONS)
 from mailbot.cli import main
 sys.exit(main(sys.argv[1:]))
 """

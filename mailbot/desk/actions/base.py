@@ -1,0 +1,37 @@
+"""The one argument every action takes: the message, what classify decided, and where to write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from ...config import Config, QueueConfig
+from ...mail.classify import Decision
+from ...mail.parse import InboundMail
+from ..models import Case, Outcome
+from ..storage import store_blob
+from ..verdict import Verdict
+
+
+@dataclass
+class Inbound:
+    """One classified message inside its savepoint. Actions write through `session` and never commit."""
+
+    session: Session
+    config: Config
+    queue: QueueConfig
+    uid: int
+    mail: InboundMail
+    decision: Decision
+    case: Case | None  # the case it threads onto (desk/threads.py), or None
+
+    @cached_property
+    def raw_sha256(self) -> str:
+        """The raw message, kept once on disk the first time an action records it."""
+        return store_blob(self.config.storage_path, "raw", self.mail.raw, ".eml")
+
+    def verdict(self, outcome: Outcome, reason: str, case: Case | None = None) -> Verdict:
+        return Verdict(self.uid, outcome, reason, self.decision.rule, case.id if case else None,
+                       case.number if case else None)

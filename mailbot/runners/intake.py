@@ -1,0 +1,217 @@
+"""One intake runner per mailbox: fetch in UID batches, record each batch in one transaction, then move its mail.
+
+Exactly once in (DESIGN invariant 1): a message leaves the inbox only after the transaction that records its
+receipt has committed. The runner keeps its IMAP connection between passes and waits in IDLE where the server
+offers it, else sleeps `poll_interval`. On PostgreSQL it holds an advisory lock for its mailbox, so of several
+daemons exactly one serves each mailbox, and another takes over within seconds when the holder dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..app import App
+from ..config import QueueConfig
+from ..desk.ingest import ingest_batch
+from ..desk.models import CrashCount, MailboxState, utcnow
+from ..desk.verdict import Verdict
+from ..errors import first_line
+from ..locks import AdvisoryLock
+from ..mail.imap_source import ImapSource
+from ..mail.source import Fetched, MailSource, SourceUnavailable
+from .base import Backoff, Runner, Unavailable
+
+log = logging.getLogger(__name__)
+# With the batch it first died in, a message may kill the daemon three times, not four (Mailman's MAX_BAK_COUNT).
+MAX_SOLO_CRASHES = 2
+LEASE_RETRY = 5.0  # seconds between tries for a mailbox another daemon serves: the takeover delay
+
+
+@contextmanager
+def _outages() -> Iterator[None]:
+    """The mailbox, the database and the disk failing are outages (`Unavailable`), not bugs."""
+    try:
+        yield
+    except SourceUnavailable as exc:
+        raise Unavailable(str(exc)) from None
+    except SQLAlchemyError as exc:  # the database, not a message (see desk/ingest.py)
+        raise Unavailable(f"database error, nothing moved: {first_line(exc)}") from None
+    except OSError as exc:
+        raise Unavailable(f"storage error ({type(exc).__name__}), nothing moved: {first_line(exc)}") from None
+
+
+def mailbox_key(queue: QueueConfig) -> str:
+    return f"{queue.key}/{queue.imap.inbox}"
+
+
+class IntakeRunner(Runner):
+    """See `Runner`. `once()` serves the mailbox with a fresh connection; `run()` keeps one open and waits."""
+
+    def __init__(self, app: App, queue: QueueConfig,
+                 open_source: Callable[[], AbstractContextManager[MailSource]] | None = None) -> None:
+        super().__init__(f"mailbox {queue.key}", Backoff(base=1.0, cap=max(60.0, app.config.daemon.poll_interval)))
+        self.app = app
+        self.queue = queue
+        self.key = mailbox_key(queue)
+        self.open_source = open_source or (lambda: ImapSource(queue.imap, self.key))
+        self.lease = AdvisoryLock(app.engine, f"mailbox:{self.key}")
+        # A batch left marked in flight means the daemon died in it, but only if this process did not leave the
+        # mark itself: marks are crash evidence when a runner starts, never after a failure it caught.
+        self._fresh = True
+
+    def once(self) -> list[Verdict]:
+        """Everything waiting in the mailbox now. Another daemon serving this mailbox is not a failure: it is done."""
+        if not self.lease.try_acquire():
+            log.info("%s is served by another daemon", self.key)
+            return []
+        try:
+            with _outages(), self.open_source() as source:
+                return self.drain(source)
+        finally:
+            self.lease.release()
+
+    def snooze(self, stop: threading.Event) -> None:
+        stop.wait(self.app.config.daemon.poll_interval)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if not self.lease.try_acquire():
+                stop.wait(LEASE_RETRY)
+                continue
+            try:
+                if not self.guarded(lambda: self._serve(stop)):
+                    stop.wait(self.backoff.next_delay())
+            finally:
+                self.lease.release()
+
+    def _serve(self, stop: threading.Event) -> None:
+        """Keep one connection: drain, wait for mail, drain again, until told to stop or the lease is lost."""
+        with _outages(), self.open_source() as source:
+            while not stop.is_set():
+                self.drain(source)
+                self.outage.ok()
+                self.backoff.reset()
+                self.snooze(stop)
+                if not self.lease.still_held():
+                    log.warning("%s: lost the mailbox lease (database connection gone); taking it again", self.key)
+                    return
+
+    def drain(self, source: MailSource) -> list[Verdict]:
+        """Every batch waiting: commit its receipts, then move its messages.
+
+        A message that kills the process itself (out of memory, a crash in C code) cannot be caught, so each
+        batch is marked in flight first: a runner that starts and finds the mark takes that range one message per
+        transaction, counting tries, and sets aside a message that killed the daemon on its own MAX_SOLO_CRASHES
+        times. Failures this process catches clear the mark: an outage is not a crash."""
+        verdicts: list[Verdict] = []
+        crashed_to = self._open_mailbox(source.uidvalidity)
+        for batch in source.batches(self.app.config.daemon.batch_size):
+            suspects = [item for item in batch.items if crashed_to is not None and item.uid <= crashed_to]
+            rest = batch.items[len(suspects):]
+            done: list[Verdict] = []
+            try:
+                for item in suspects:
+                    done += self._ingest_alone(batch.uidvalidity, item)
+                if rest:
+                    self._mark_in_flight(rest[-1].uid)
+                    done += self._ingest(batch.uidvalidity, rest)
+                source.settle([v.uid for v in done if not v.quarantined], [v.uid for v in done if v.quarantined])
+            except Exception:
+                self._clear_mark_quietly()
+                raise
+            last = batch.items[-1].uid if batch.items else 0
+            crashed_to = crashed_to if crashed_to is not None and crashed_to > last else None
+            self._settled(batch.uidvalidity, [item.uid for item in suspects], crashed_to)
+            verdicts.extend(done)
+        return verdicts
+
+    def _ingest(self, uidvalidity: int, items: list[Fetched]) -> list[Verdict]:
+        """One transaction for the batch; the outgoing runner is woken once it has committed."""
+        with self.app.sessions() as session:
+            verdicts = ingest_batch(session, self.app.config, self.queue, self.key, uidvalidity, items)
+            changed = any(v.case_id is not None for v in verdicts)
+            if changed:
+                self.app.doorbell.announce(session)
+            session.commit()
+        if changed:
+            self.app.doorbell.ring()
+        return verdicts
+
+    def _ingest_alone(self, uidvalidity: int, item: Fetched) -> list[Verdict]:
+        with self.app.sessions() as session:
+            count = session.get(CrashCount, (self.key, uidvalidity, item.uid))
+            if count is None:
+                count = CrashCount(mailbox=self.key, uidvalidity=uidvalidity, uid=item.uid, tries=0)
+                session.add(count)
+            tries, count.tries = count.tries, count.tries + 1
+            session.commit()  # counted before trying: only a death in the try leaves it counted
+        if tries >= MAX_SOLO_CRASHES:
+            log.error("%s UID %s stopped the daemon %d times; quarantining it", self.key, item.uid, tries + 1)
+            item = Fetched(item.uid, b"", f"processing it stopped the daemon {tries + 1} times (batch included)")
+        try:
+            return self._ingest(uidvalidity, [item])
+        except Exception:
+            self._uncount(uidvalidity, item.uid)  # a caught failure is an outage, not a crash
+            raise
+
+    def _uncount(self, uidvalidity: int, uid: int) -> None:
+        try:
+            with self.app.sessions() as session:
+                count = session.get(CrashCount, (self.key, uidvalidity, uid))
+                if count is not None and count.tries > 0:
+                    count.tries -= 1
+                session.commit()
+        except SQLAlchemyError:
+            log.warning("%s UID %s: could not take back a crash count during an outage", self.key, uid)
+
+    def _open_mailbox(self, uidvalidity: int) -> int | None:
+        """Remember the UIDVALIDITY; return the last UID of a batch a previous process died in, if one did."""
+        fresh, self._fresh = self._fresh, False
+        with self.app.sessions() as session:
+            state = session.get(MailboxState, self.key)
+            if state is None:
+                state = MailboxState(mailbox=self.key, uidvalidity=uidvalidity)
+                session.add(state)
+            elif state.uidvalidity != uidvalidity:
+                # Every UID is new (RFC 3501 §2.3.1.1); the Message-ID ledger still recognises what was processed.
+                log.warning("%s: UIDVALIDITY changed from %s to %s", self.key, state.uidvalidity, uidvalidity)
+                state.uidvalidity, state.in_flight_to, state.updated_at = uidvalidity, None, utcnow()
+            elif state.in_flight_to is not None and fresh:
+                log.warning("%s: the last run died in the batch up to UID %s; taking it one message at a time",
+                            self.key, state.in_flight_to)
+            crashed_to = state.in_flight_to if fresh else None
+            state.in_flight_to = None if not fresh else state.in_flight_to
+            session.commit()
+            return crashed_to
+
+    def _mark_in_flight(self, last_uid: int | None) -> None:
+        with self.app.sessions() as session:
+            state = session.get(MailboxState, self.key)
+            assert state is not None
+            state.in_flight_to = last_uid
+            session.commit()
+
+    def _clear_mark_quietly(self) -> None:
+        try:
+            self._mark_in_flight(None)
+        except SQLAlchemyError:
+            pass  # the database is down; this process still knows the mark is its own (`_fresh` is False)
+
+    def _settled(self, uidvalidity: int, solo_uids: list[int], suspects_to: int | None) -> None:
+        """The batch is committed and moved: no crash evidence is left for it (suspects in later batches keep
+        theirs, so a death among them is still counted)."""
+        with self.app.sessions() as session:
+            state = session.get(MailboxState, self.key)
+            assert state is not None
+            state.in_flight_to = suspects_to
+            if solo_uids:
+                session.execute(delete(CrashCount).where(CrashCount.mailbox == self.key,
+                                                         CrashCount.uidvalidity == uidvalidity,
+                                                         CrashCount.uid.in_(solo_uids)))
+            session.commit()
