@@ -200,3 +200,24 @@ def test_a_storage_failure_rolls_the_batch_back_and_leaves_the_mail_in_the_inbox
     assert len(desk.folder("INBOX")) == 1 and desk.folder("Cuarentena") == []
     storage.unlink()
     assert [v.outcome for v in desk.run_once().verdicts] == [Outcome.NEW_CASE]
+
+
+def test_an_outage_of_several_cycles_is_not_counted_as_crashes(desk: Desk) -> None:
+    """This used to quarantine a good first-time mail as "stopped the daemon 3 times" after four cycles of a
+    storage outage: the in-flight mark of a batch that failed with a caught error was taken for a crash."""
+    storage = desk.config.storage_path
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    storage.write_text("a file where the storage folder should be")
+    desk.deliver(FIRST)
+
+    for _ in range(4):
+        assert "storage error" in desk.run_once().unavailable[0]
+    storage.unlink()
+    report = desk.run_once()
+
+    assert [v.outcome for v in report.verdicts] == [Outcome.NEW_CASE]
+    assert desk.folder("Cuarentena") == [] and len(desk.folder("Procesados")) == 1
+    with desk.session() as session:
+        from mailbot.desk.models import CrashCount, MailboxState
+        assert session.scalars(select(CrashCount)).all() == []
+        assert session.get(MailboxState, "mesadeayuda/INBOX").in_flight_to is None  # type: ignore[union-attr]

@@ -1,0 +1,87 @@
+"""The scheduler runner and the supervisor, with real threads and a real APScheduler."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mailbot.runners.base import Runner, Unavailable
+from mailbot.runners.scheduler import Job, SchedulerRunner
+from mailbot.runners.supervisor import Supervisor
+
+
+def _wait_for(condition: object, timeout: float = 5.0) -> bool:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def test_once_runs_every_job_one_time_in_order() -> None:
+    ran: list[str] = []
+    SchedulerRunner([Job("a", 60, lambda: ran.append("a")), Job("b", 60, lambda: ran.append("b"))]).once()
+    assert ran == ["a", "b"]
+
+
+def test_a_failing_job_neither_stops_the_others_nor_escapes(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise Unavailable("database error: gone")
+
+    SchedulerRunner([Job("broken", 60, broken), Job("fine", 60, lambda: ran.append("fine"))]).once()
+    assert ran == ["fine"] and "job broken: database error: gone" in caplog.text
+
+
+def test_jobs_run_at_start_then_every_interval_until_stopped() -> None:
+    runs: list[float] = []
+    runner = SchedulerRunner([Job("tick", 0.2, lambda: runs.append(time.monotonic()))])
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        assert _wait_for(lambda: len(runs) >= 3), "the first pass runs at start (the catch-up pass), then each 0.2 s"
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+class _Flaky(Runner):
+    """Returns from run() the first time, as a runner whose thread died past its crash boundary would."""
+
+    def __init__(self) -> None:
+        super().__init__("flaky")
+        self.starts = 0
+
+    def once(self) -> None:
+        return None
+
+    def snooze(self, stop: threading.Event) -> None:
+        stop.wait()
+
+    def run(self, stop: threading.Event) -> None:
+        self.starts += 1
+        if self.starts > 1:
+            stop.wait()
+
+
+def test_the_supervisor_restarts_a_runner_that_stopped_and_stops_every_runner_when_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flaky = _Flaky()
+    stop = threading.Event()
+    supervisor = threading.Thread(target=Supervisor([flaky]).run, args=(stop,))
+    supervisor.start()
+    try:
+        assert _wait_for(lambda: flaky.starts == 2)
+    finally:
+        stop.set()
+        supervisor.join(10)
+    assert not supervisor.is_alive()
+    assert "flaky stopped unexpectedly; restarting it" in caplog.text
