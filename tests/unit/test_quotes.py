@@ -40,7 +40,11 @@ def test_strip_reply_keeps_only_the_new_text(reply: str, expected: str) -> None:
 
 
 def test_crlf_line_endings_are_stripped_like_lf() -> None:
-    reply = "Adjunto el RUT.\r\n\r\nEl lun, 23 nov 2026 a las 10:15, Mesa <mesadeayuda@example.com> escribió:\r\n> Envíe el RUT.\r\n"
+    reply = (
+        "Adjunto el RUT.\r\n\r\n"
+        "El lun, 23 nov 2026 a las 10:15, Mesa <mesadeayuda@example.com> escribió:\r\n"
+        "> Envíe el RUT.\r\n"
+    )
     assert strip_reply(reply) == "Adjunto el RUT."
 
 
