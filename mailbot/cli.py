@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    for chatty in ("alembic", "flufl.bounce", "apscheduler"):  # each logs routine steps at INFO
+        logging.getLogger(chatty).setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
         config = load_config(args.config, secrets=args.handler is cmd_run)
         for warning in config.warnings:
