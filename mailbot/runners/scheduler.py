@@ -45,6 +45,7 @@ class SchedulerRunner(Runner):
 
     def run(self, stop: threading.Event) -> None:
         if not self.jobs:
+            stop.wait()  # nothing to schedule; returning would look like a runner that died
             return
         scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})

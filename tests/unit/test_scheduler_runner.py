@@ -85,3 +85,14 @@ def test_the_supervisor_restarts_a_runner_that_stopped_and_stops_every_runner_wh
         supervisor.join(10)
     assert not supervisor.is_alive()
     assert "flaky stopped unexpectedly; restarting it" in caplog.text
+
+
+def test_a_scheduler_without_jobs_waits_for_the_stop_instead_of_looking_dead() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=SchedulerRunner([]).run, args=(stop,))
+    thread.start()
+    time.sleep(0.2)
+    assert thread.is_alive()
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
