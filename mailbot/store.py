@@ -50,7 +50,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # In WAL mode NORMAL syncs only at checkpoints, so a power loss can undo the last commits after their mails
+    # left the inbox; FULL syncs the WAL at every commit (https://sqlite.org/pragma.html#pragma_synchronous).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
