@@ -24,6 +24,7 @@ from .app import App
 from .daemon import run_forever, run_once
 from .desk.models import Case, Outbox, OutboxStatus
 from .errors import first_line
+from .locks import LockError, database_lock
 from .store import SchemaError
 
 log = logging.getLogger("mailbot")
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mailbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (UserError, SchemaError) as exc:
+    except (UserError, SchemaError, LockError) as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except SQLAlchemyError as exc:
@@ -97,20 +98,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    app = App.open(config)
-    try:
-        if args.once:
-            report = run_once(app)
-            if report.unavailable:
-                raise UserError("; ".join(report.unavailable))
+    with database_lock(config.database_url):  # one `mailbot run` per SQLite database; none needed on PostgreSQL
+        app = App.open(config)
+        try:
+            if args.once:
+                report = run_once(app)
+                if report.unavailable:
+                    raise UserError("; ".join(report.unavailable))
+                return EXIT_OK
+            stop = threading.Event()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            run_forever(app, stop)
             return EXIT_OK
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        run_forever(app, stop)
-        return EXIT_OK
-    finally:
-        app.close()
+        finally:
+            app.close()
 
 
 @contextmanager

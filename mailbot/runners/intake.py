@@ -60,7 +60,9 @@ class IntakeRunner(Runner):
         self.queue = queue
         self.key = mailbox_key(queue)
         self.open_source = open_source or (lambda: ImapSource(queue.imap, self.key))
-        self.lease = AdvisoryLock(app.engine, f"mailbox:{self.key}")
+        # Named by the mailbox itself, not the queue key: two desks on one server never share a lease by accident.
+        imap = queue.imap
+        self.lease = AdvisoryLock(app.engine, f"intake:{imap.username}@{imap.host}:{imap.port}/{imap.inbox}")
         # A batch left marked in flight means the daemon died in it, but only if this process did not leave the
         # mark itself: marks are crash evidence when a runner starts, never after a failure it caught.
         self._fresh = True
