@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .config_escalation import (
+    EscalationConfig,
+    EscalationLevel,
+    SlaTarget,
+    read_calendars,
+    read_escalation,
+    read_levels,
+    read_sla,
+)
+from .config_table import ADDRESS, Reader, Table, did_you_mean, unknown_key
+from .config_table import ConfigError as ConfigError
+from .desk.calendar import ALWAYS_OPEN, BusinessCalendar
 
 TlsMode = Literal["none", "starttls", "ssl"]
 TLS_MODES: tuple[TlsMode, ...] = ("none", "starttls", "ssl")
@@ -18,12 +29,12 @@ LANGUAGES = ("es", "en")
 CONFIG_ENV = "MAILBOT_CONFIG"
 # The repository's templates: ./run installs mailbot in editable mode, so they sit beside the package.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-T = TypeVar("T")
-
-
-class ConfigError(Exception):
-    """A configuration mistake a person can fix; str() says where and what is expected."""
+TABLES = ("database", "storage", "templates", "desk", "smtp", "queues", "accounts", "daemon", "limits", "calendars",
+          "sla", "escalation")
+# RFC 8601 §2.2: an authserv-id is a `value`, in practice an RFC 2045 token and (§2.5) SHOULD be a domain name.
+AUTHSERV_ID = r'[^\s()<>@,;:\\"/\[\]?=]+'
+# The key that signs our Message-IDs: 32 characters at least (128 bits as hex), so it cannot be guessed.
+SECRET_MIN_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -40,11 +51,24 @@ class ImapConfig:
 
 @dataclass(frozen=True)
 class QueueConfig:
+    """One published address. `calendar` is the [calendars] table `calendar_name` names; `escalation_levels` is the
+    queue's own ladder, or None for the global one (see `Config.ladder_for`)."""
+
     key: str
     address: str
     name: str
     hours_text: str
     imap: ImapConfig
+    agents: tuple[str, ...]
+    agents_group: str | None
+    calendar_name: str
+    calendar: BusinessCalendar
+    escalation_levels: tuple[EscalationLevel, ...] | None
+
+    @property
+    def agent_recipients(self) -> tuple[str, ...]:
+        """Who hears of the queue's cases at level 0: the agents' list when there is one, else each agent."""
+        return (self.agents_group,) if self.agents_group else self.agents
 
 
 @dataclass(frozen=True)
@@ -63,12 +87,18 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class DeskConfig:
+    """`secret` is None when not configured (mailbot then keeps a generated one in the database) and whenever the
+    configuration was loaded with secrets=False."""
+
     name: str
     case_prefix: str
     language: str
     timezone: str
     portal_url: str
     message_id_domain: str
+    secret: str | None = field(default=None, repr=False)
+    trusted_authserv_ids: tuple[str, ...] = ()
+    reopen_closed: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -82,6 +112,17 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Automatic mail per recipient address (acknowledgements, credentials, reminders: all together), and the sizes
+    of an incoming message (as fetched, encoded) and of one attachment (decoded), in bytes."""
+
+    auto_replies_per_hour: int = 5
+    auto_replies_per_day: int = 20
+    max_message_size: int = 25_000_000
+    max_attachment_size: int = 20_000_000
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -92,6 +133,10 @@ class Config:
     queues: tuple[QueueConfig, ...]
     accounts: Mapping[str, str]
     daemon: DaemonConfig
+    limits: LimitsConfig
+    calendars: Mapping[str, BusinessCalendar]
+    sla: Mapping[int, SlaTarget]
+    escalation: EscalationConfig
     warnings: tuple[str, ...] = ()
 
     def queue(self, key: str) -> QueueConfig:
@@ -105,127 +150,25 @@ class Config:
         domain = address.rpartition("@")[2].lower()
         return self.accounts.get(domain, domain)
 
+    def sla_for(self, priority: int) -> SlaTarget:
+        """The targets of priority 1–4 (the number of "3 - Moderada"); KeyError for another number."""
+        return self.sla[priority]
 
-class _Table:
-    """One TOML table being read: every getter names file and key in its error, unknown keys are refused."""
+    def calendar_for(self, queue: str, priority: int) -> BusinessCalendar:
+        """The clock a case's SLA and escalation run on: 24/7 for priority 1, whose incidents the desk attends at
+        any hour, else the queue's calendar."""
+        return ALWAYS_OPEN if priority == 1 else self.queue(queue).calendar
 
-    def __init__(self, reader: _Reader, name: str, data: Any) -> None:
-        if not isinstance(data, dict):
-            raise reader.error(name, "expected a table", data)
-        self.reader, self.name, self.data = reader, name, data
-        self.seen: set[str] = set()
+    def ladder_for(self, queue: str) -> tuple[EscalationLevel, ...]:
+        """The levels above the agents, the queue's own or else the global ones: level n is `ladder_for(q)[n - 1]`;
+        level 0 is the queue's agents (`QueueConfig.agent_recipients`). Empty unless configured."""
+        own = self.queue(queue).escalation_levels
+        return self.escalation.levels if own is None else own
 
-    def _get(self, key: str, kind: type[T], default: T | None, expected: str) -> T:
-        self.seen.add(key)
-        if key not in self.data:
-            if default is None:
-                raise self.reader.error(f"{self.name}.{key}", f"missing; expected {expected}{self._typo_of(key)}")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-            raise self.reader.error(f"{self.name}.{key}", f"expected {expected}", value)
-        return value
-
-    def _typo_of(self, key: str) -> str:
-        """ (is "hots" a typo?) when an unknown key here looks like the missing one."""
-        unread = [k for k in self.data if k not in self.seen]
-        close = difflib.get_close_matches(key, unread, n=1, cutoff=0.6)
-        return f' (is "{close[0]}" a typo?)' if close else ""
-
-    def text(self, key: str, default: str | None = None, pattern: str | None = None, expected: str = "") -> str:
-        value = self._get(key, str, default, expected or "a string").strip()
-        if not value and default is None:
-            raise self.reader.error(f"{self.name}.{key}", f"expected {expected or 'a non-empty string'}", value)
-        if pattern and not re.fullmatch(pattern, value):
-            raise self.reader.error(f"{self.name}.{key}", f"expected {expected}", value)
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        return self.text(key, default="") or None
-
-    def integer(self, key: str, default: int | None, low: int, high: int) -> int:
-        value = self._get(key, int, default, f"an integer {low}–{high}")
-        if not low <= value <= high:
-            raise self.reader.error(f"{self.name}.{key}", f"expected an integer {low}–{high}", value)
-        return value
-
-    def number(self, key: str, default: float, low: float, high: float) -> float:
-        value = self._get(key, float, default, f"a number of seconds {low:g}–{high:g}")
-        if not low <= value <= high:
-            raise self.reader.error(f"{self.name}.{key}", f"expected a number {low:g}–{high:g}", value)
-        return value
-
-    def choice(self, key: str, choices: tuple[T, ...], default: T | None = None) -> T:
-        expected = " or ".join(f'"{c}"' for c in choices)
-        value = self._get(key, str, default, expected)
-        if value not in choices:
-            raise self.reader.error(f"{self.name}.{key}", f"expected {expected}", value)
-        return value
-
-    def secret(self, key: str, required: bool) -> str | None:
-        """A password from `<key>_env` (an environment variable's name), `<key>_file`, or a literal `<key>`."""
-        env_name = self.optional_text(f"{key}_env")
-        file_name = self.optional_text(f"{key}_file")
-        literal = self._get(key, str, "", "a string") if key in self.data else None
-        given = [k for k, v in ((f"{key}_env", env_name), (f"{key}_file", file_name), (key, literal)) if v]
-        if len(given) > 1:
-            raise self.reader.error(f"{self.name}.{key}", f"give only one of {', '.join(given)}")
-        if not self.reader.secrets:
-            return None
-        if env_name:
-            if env_name not in os.environ:
-                raise self.reader.error(f"{self.name}.{key}_env", f"environment variable {env_name} is not set")
-            return os.environ[env_name]
-        if file_name:
-            path = self.reader.resolve(file_name)
-            try:
-                return path.read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as exc:
-                raise self.reader.error(f"{self.name}.{key}_file", f"cannot read {path}: {exc.strerror}") from None
-        if literal:
-            self.reader.warnings.append(
-                f"{self.reader.path}: [{self.name}] {key}: a literal password is in the file; "
-                f"prefer {key}_env or {key}_file"
-            )
-            return literal
-        if required:
-            raise self.reader.error(f"{self.name}.{key}_env",
-                                    f"missing; expected password_env or password_file{self._typo_of(key + '_file')}")
-        return None
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise self.reader.error(
-                f"{self.name}.{unknown[0]}", f"unknown key; known keys here: {', '.join(sorted(self.seen))}"
-            )
-
-
-@dataclass
-class _Reader:
-    path: Path
-    secrets: bool = True
-    warnings: list[str] = field(default_factory=list)
-
-    def error(self, key: str, expectation: str, got: object = None) -> ConfigError:
-        section, _, name = key.rpartition(".")
-        where = f"[{section}] {name}" if section else f"[{name}]"
-        suffix = "" if got is None else f", got {got!r}"
-        return ConfigError(f"{self.path}: {where}: {expectation}{suffix}")
-
-    def resolve(self, value: str) -> Path:
-        """Relative paths are relative to the configuration file, so the daemon's working folder doesn't matter."""
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.path.parent / path).resolve()
-
-    def table(self, data: dict[str, Any], name: str, required: bool = True) -> _Table:
-        if name not in data and not required:
-            return _Table(self, name, {})
-        if name not in data:
-            raise self.error(name, "missing table")
-        return _Table(self, name, data[name])
+    def is_agent(self, queue: str, address: str) -> bool:
+        """Whether `address` is one of the queue's agents, case-insensitively. The address alone proves nothing: the
+        mail's origin is for a trusted Authentication-Results header to show ([desk] trusted_authserv_ids)."""
+        return address.strip().lower() in self.queue(queue).agents
 
 
 def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True) -> Config:
@@ -247,11 +190,10 @@ def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True
         raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    reader = _Reader(file, secrets=secrets)
-    known = {"database", "storage", "templates", "desk", "smtp", "queues", "accounts", "daemon"}
+    reader = Reader(file, secrets=secrets, own_addresses=_own_addresses(data.get("queues")))
     for key in data:
-        if key not in known:
-            raise reader.error(key, f"unknown table; known tables: {', '.join(sorted(known))}")
+        if key not in TABLES:
+            raise reader.error(key, unknown_key(key, TABLES, "table"))
 
     database = reader.table(data, "database")
     url = database.text("url", expected='a SQLAlchemy URL such as "sqlite:///var/mailbot.db"')
@@ -268,22 +210,35 @@ def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True
                            "(copy the templates/ folder of mailbot and point this key at it)")
     templates.done()
 
-    config = Config(
+    desk = _desk(reader.table(data, "desk"))
+    calendars = read_calendars(reader, data, desk.timezone)
+    return Config(
         path=file,
         database_url=_resolve_sqlite(url, reader),
         storage_path=storage_path,
         templates_path=templates_path,
-        desk=_desk(reader.table(data, "desk")),
+        desk=desk,
         smtp=_smtp(reader.table(data, "smtp")),
-        queues=_queues(reader, data.get("queues")),
+        queues=_queues(reader, data.get("queues"), calendars),
         accounts=_accounts(reader, data.get("accounts", {})),
         daemon=_daemon(reader.table(data, "daemon", required=False)),
+        limits=_limits(reader.table(data, "limits", required=False)),
+        calendars=calendars,
+        sla=read_sla(reader.table(data, "sla", required=False)),
+        escalation=read_escalation(reader.table(data, "escalation", required=False)),
         warnings=tuple(reader.warnings),
     )
-    return config
 
 
-def _resolve_sqlite(url: str, reader: _Reader) -> str:
+def _own_addresses(queues: Any) -> frozenset[str]:
+    """Every [[queues]] address, read ahead (and checked with its queue) so that agents and escalation lists, read
+    before the last queue, can refuse them."""
+    if not isinstance(queues, list):
+        return frozenset()
+    return frozenset(str(queue.get("address", "")).strip().lower() for queue in queues if isinstance(queue, dict))
+
+
+def _resolve_sqlite(url: str, reader: Reader) -> str:
     """sqlite:///relative.db is taken relative to the configuration file, like every other path."""
     prefix = "sqlite:///"
     if not url.startswith(("sqlite", "postgresql")):
@@ -293,7 +248,7 @@ def _resolve_sqlite(url: str, reader: _Reader) -> str:
     return url
 
 
-def _desk(table: _Table) -> DeskConfig:
+def _desk(table: Table) -> DeskConfig:
     desk = DeskConfig(
         name=table.text("name"),
         case_prefix=table.text("case_prefix", "CS", pattern="[A-Z]{1,6}", expected="1–6 capital letters"),
@@ -303,16 +258,21 @@ def _desk(table: _Table) -> DeskConfig:
         message_id_domain=table.text(
             "message_id_domain", pattern=r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", expected="a domain name such as example.com"
         ),
+        secret=table.secret("secret", required=False, min_length=SECRET_MIN_LENGTH),
+        trusted_authserv_ids=table.text_list(
+            "trusted_authserv_ids", AUTHSERV_ID, 'the authserv-id of a mail server, such as "mx.example.com"',
+            '["mx.example.com"]'),
+        reopen_closed=table.flag("reopen_closed", DeskConfig.reopen_closed),
     )
     try:
         ZoneInfo(desk.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise table.reader.error("desk.timezone", 'expected an IANA time zone such as "America/Bogota"', desk.timezone)
+        raise table.error("timezone", 'expected an IANA time zone such as "America/Bogota"', desk.timezone)
     table.done()
     return desk
 
 
-def _smtp(table: _Table) -> SmtpConfig:
+def _smtp(table: Table) -> SmtpConfig:
     smtp = SmtpConfig(
         host=table.text("host"),
         port=table.integer("port", None, 1, 65535),
@@ -326,24 +286,25 @@ def _smtp(table: _Table) -> SmtpConfig:
         retry_cap=table.number("retry_cap", 3600.0, 0, 7 * 86400),
     )
     if smtp.username and smtp.password is None and table.reader.secrets:
-        raise table.reader.error("smtp.password_env", "username is set, so a password is needed (password_env or password_file)")
+        raise table.error("password_env", "username is set, so a password is needed (password_env or password_file)")
     table.done()
     return smtp
 
 
-def _queues(reader: _Reader, data: Any) -> tuple[QueueConfig, ...]:
+def _queues(reader: Reader, data: Any, calendars: Mapping[str, BusinessCalendar]) -> tuple[QueueConfig, ...]:
     if not isinstance(data, list) or not data:
         raise reader.error("queues", "expected at least one [[queues]] table")
     queues: list[QueueConfig] = []
     for index, item in enumerate(data):
-        table = _Table(reader, f"queues.{index}", item)
+        table = Table(reader, f"queues.{index}", item)
         key = table.text("key", pattern="[a-z0-9][a-z0-9_.-]*", expected="a short lower-case name such as mesadeayuda")
         table.name = f"queues.{key}"
-        address = table.text("address", pattern=r"[^@\s]+@[^@\s]+", expected="an e-mail address")
+        address = table.text("address", pattern=ADDRESS, expected="an e-mail address")
         if "imap" not in item:
             raise reader.error(f"queues.{key}.imap", "missing table; every queue needs its [queues.imap]")
-        imap = _Table(reader, f"queues.{key}.imap", item["imap"])
-        table.seen.add("imap")
+        imap = Table(reader, f"queues.{key}.imap", item["imap"])
+        table.seen.update(("imap", "escalation_levels"))
+        calendar = _calendar_name(table, calendars)
         queue = QueueConfig(
             key=key,
             address=address.lower(),
@@ -359,27 +320,65 @@ def _queues(reader: _Reader, data: Any) -> tuple[QueueConfig, ...]:
                 processed=imap.text("processed", "Procesados"),
                 quarantine=imap.text("quarantine", "Cuarentena"),
             ),
+            agents=table.addresses("agents"),
+            agents_group=table.address("agents_group"),
+            calendar_name=calendar,
+            calendar=calendars[calendar],
+            escalation_levels=(read_levels(reader, f"{table.name}.escalation_levels", item["escalation_levels"])
+                               if "escalation_levels" in item else None),
         )
         imap.done()
         table.done()
         if any(q.key == key for q in queues):
-            raise reader.error(f"queues.{key}.key", "expected a key no other queue uses", key)
+            raise table.error("key", "expected a key no other queue uses", key)
         if any(q.address == queue.address for q in queues):
-            raise reader.error(f"queues.{key}.address", "expected an address no other queue uses", queue.address)
+            raise table.error("address", "expected an address no other queue uses", queue.address)
         queues.append(queue)
     return tuple(queues)
 
 
-def _accounts(reader: _Reader, data: Any) -> Mapping[str, str]:
+def _calendar_name(table: Table, calendars: Mapping[str, BusinessCalendar]) -> str:
+    """The queue's calendar: a [calendars] table's name, by default the first one."""
+    name = table.text("calendar", next(iter(calendars)))
+    if name not in calendars:
+        raise table.error("calendar", f"expected the name of a [calendars.NAME] table: {', '.join(calendars)}"
+                                      f"{did_you_mean(name, calendars)}", name)
+    return name
+
+
+def _accounts(reader: Reader, data: Any) -> Mapping[str, str]:
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise reader.error("accounts", 'expected a table of "domain" = "Organisation name"', data)
     return {domain.lower(): name for domain, name in data.items()}
 
 
-def _daemon(table: _Table) -> DaemonConfig:
+def _daemon(table: Table) -> DaemonConfig:
     daemon = DaemonConfig(
         poll_interval=table.number("poll_interval", 60.0, 0.1, 86400),
         batch_size=table.integer("batch_size", 100, 1, 10000),
     )
     table.done()
     return daemon
+
+
+def _limits(table: Table) -> LimitsConfig:
+    default = LimitsConfig()
+    message_size = table.size("max_message_size", default.max_message_size, 10_000, 2_000_000_000)
+    limits = LimitsConfig(
+        auto_replies_per_hour=table.integer("auto_replies_per_hour", default.auto_replies_per_hour, 1, 1000),
+        auto_replies_per_day=table.integer("auto_replies_per_day", default.auto_replies_per_day, 1, 10000),
+        max_message_size=message_size,
+        # An attachment cannot be larger than the message that carries it, so the default gives way to a lower limit.
+        max_attachment_size=table.size("max_attachment_size", min(default.max_attachment_size, message_size),
+                                       1_000, 2_000_000_000),
+    )
+    if limits.auto_replies_per_day < limits.auto_replies_per_hour:
+        raise table.error("auto_replies_per_day",
+                          f"expected at least auto_replies_per_hour ({limits.auto_replies_per_hour})",
+                          limits.auto_replies_per_day)
+    if limits.max_attachment_size > limits.max_message_size:
+        raise table.error("max_attachment_size",
+                          f"expected at most max_message_size ({limits.max_message_size:,} bytes)",
+                          table.data["max_attachment_size"])
+    table.done()
+    return limits
