@@ -1,0 +1,24 @@
+"""`mailbot db upgrade`: create or migrate the schema (Alembic)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import store
+from ..config import Config
+from .output import EXIT_OK
+
+
+def register(commands: Any) -> None:
+    db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="create or migrate the schema to this version").set_defaults(handler=cmd_db_upgrade)
+
+def cmd_db_upgrade(config: Config, args: argparse.Namespace) -> int:
+    engine = store.make_engine(config.database_url)
+    try:
+        store.upgrade(engine)
+        print(f"database schema at revision {store.current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
