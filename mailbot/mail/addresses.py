@@ -54,7 +54,7 @@ class _Reader:
         """The mailbox read so far (then forget it), or None when it was empty."""
         if self.saw_angle:
             addr = "".join(self.angle)
-            if addr.startswith("@"):  # RFC 5322 §4.4 obs-route "@relay.example:juan@example.org"
+            if addr.startswith("@"):  # RFC 5322 §4.4 obs-route "@relay.example.net:juan@example.org"
                 addr = addr.rpartition(":")[2]
             found = Mailbox(" ".join("".join(self.phrase).split()), addr)
         else:
@@ -67,7 +67,7 @@ def mailboxes(value: str) -> Iterator[Mailbox]:
     """Each mailbox of an unfolded address-list header, lazily, in order; group names are dropped.
 
     Unlike the stdlib, an unquoted name is whatever precedes the angle-addr, as clients and DMARC read it:
-    "victim@bank.example <evil@x.example>" is Mailbox("victim@bank.example", "evil@x.example")."""
+    "victim@bank.example.com <evil@example.net>" is Mailbox("victim@bank.example.com", "evil@example.net")."""
     reader = _Reader()
     for match in _TOKEN.finditer(value):
         token = match.group()

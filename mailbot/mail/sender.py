@@ -27,7 +27,7 @@ class FromFlag(StrEnum):
 
     SEVERAL_FROM = "several-from"  # RFC 5322 §3.6.2: several authors; only the first is the contact
     FROM_DEFECTS = "from-defects"  # the header does not parse cleanly; clients may show another sender
-    NAME_LOOKS_LIKE_ADDRESS = "name-looks-like-address"  # "victim@bank.example" <evil@x.example>
+    NAME_LOOKS_LIKE_ADDRESS = "name-looks-like-address"  # "victim@bank.example.com" <evil@example.net>
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class EncodedWordInAddress(ValueError):
 def read_sender(values: Sequence[str], max_name: int) -> Sender:
     """The first mailbox of the From header fields `values` (unfolded, 8-bit bytes decoded), with flags.
 
-    Raises EncodedWordInAddress for "=?utf-8?q?…?=@x.example" (RFC 2047 §5 allows encoded words in names
+    Raises EncodedWordInAddress for "=?utf-8?q?…?=@example.net" (RFC 2047 §5 allows encoded words in names
     only): the stdlib would decode it into an address nobody wrote."""
     boxes = [box for value in values for box in mailboxes(value)]
     if any(has_encoded_word(box.addr) for box in boxes):
@@ -65,7 +65,7 @@ def read_sender(values: Sequence[str], max_name: int) -> Sender:
     imitated = [found.lower().rstrip(".") for found in _ADDRESS_LIKE.findall(unicodedata.normalize("NFKC", name))]
     if any(found != addr for found in imitated):
         flags.add(FromFlag.NAME_LOOKS_LIKE_ADDRESS)
-    # An address is never a name, and never the account: "victim@bank.example" is not who wrote.
+    # An address is never a name, and never the account: "victim@bank.example.com" is not who wrote.
     name = "" if imitated else one_line(name, max_name)
     return Sender(addr, name, tuple(flag for flag in FromFlag if flag in flags))
 

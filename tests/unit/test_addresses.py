@@ -18,7 +18,7 @@ from mailbot.mail.addresses import MAX_ADDRESS, Mailbox, addr_spec, address_list
         ("Ana Ruiz <ana@example.org>", [Mailbox("Ana Ruiz", "ana@example.org")]),
         ('"Ruiz, Ana" <ana@example.org>, luis@example.org',
          [Mailbox("Ruiz, Ana", "ana@example.org"), Mailbox("", "luis@example.org")]),
-        ("victim@bank.example <evil@example.net>", [Mailbox("victim@bank.example", "evil@example.net")]),
+        ("victim@bank.example.com <evil@example.net>", [Mailbox("victim@bank.example.com", "evil@example.net")]),
         ('"Ana \\"la jefa\\" Ruiz" <ana@example.org>', [Mailbox('Ana "la jefa" Ruiz', "ana@example.org")]),
         ('<"ana ruiz"@example.org>', [Mailbox("", '"ana ruiz"@example.org')]),
         ("Ana (ventas (norte)) <ana@example.org> (oficina)", [Mailbox("Ana", "ana@example.org")]),

@@ -464,7 +464,7 @@ def test_subject_is_one_line_capped_and_the_rest_kept_in_the_raw() -> None:
 @pytest.mark.parametrize(
     ("encoded", "expected"),
     [
-        (b"=?utf-8?q?Hola=0D=0ABcc:_victim@evil.example?=", "Hola Bcc: victim@evil.example"),
+        (b"=?utf-8?q?Hola=0D=0ABcc:_victim@example.net?=", "Hola Bcc: victim@example.net"),
         (b"Pedido\x1b[2J\x07 urgente", "Pedido[2J urgente"),
         (b"=?utf-8?q?=E2=80=AEfdp.exe?=", "fdp.exe"),
         ("Envío 🚚 \u05e9\u05dc\u05d5\u05dd".encode(), "Envío 🚚 \u05e9\u05dc\u05d5\u05dd"),

@@ -19,12 +19,12 @@ def with_from(*from_headers: bytes) -> bytes:
         ([b"Marta Ruiz <Marta.Ruiz@Example.ORG>"], "marta.ruiz@example.org", "Marta Ruiz", ()),
         ([b"Juan A. P\xc3\xa9rez <jp@example.org>"], "jp@example.org", "Juan A. Pérez", ()),
         ([b"marta@example.org"], "marta@example.org", "", ()),
-        # The stdlib reads this as victim@bank.example; clients and DMARC see evil@example.net.
-        ([b"victim@bank.example <evil@example.net>"], "evil@example.net", "", (DEFECTS, LOOKALIKE)),
-        ([b'"victim@bank.example" <evil@example.net>'], "evil@example.net", "", (LOOKALIKE,)),
-        ([b"=?utf-8?q?victim=40bank.example?= <evil@example.net>"], "evil@example.net", "", (LOOKALIKE,)),
-        ([b"victim\xef\xbc\xa0bank.example <evil@example.net>"], "evil@example.net", "", (LOOKALIKE,)),
-        ([b'"Soporte (soporte@bank.example)" <evil@example.net>'], "evil@example.net", "", (LOOKALIKE,)),
+        # The stdlib reads this as victim@bank.example.com; clients and DMARC see evil@example.net.
+        ([b"victim@bank.example.com <evil@example.net>"], "evil@example.net", "", (DEFECTS, LOOKALIKE)),
+        ([b'"victim@bank.example.com" <evil@example.net>'], "evil@example.net", "", (LOOKALIKE,)),
+        ([b"=?utf-8?q?victim=40bank.example.com?= <evil@example.net>"], "evil@example.net", "", (LOOKALIKE,)),
+        ([b"victim\xef\xbc\xa0bank.example.com <evil@example.net>"], "evil@example.net", "", (LOOKALIKE,)),
+        ([b'"Soporte (soporte@bank.example.com)" <evil@example.net>'], "evil@example.net", "", (LOOKALIKE,)),
         ([b'"ana@example.org" <ana@example.org>'], "ana@example.org", "", ()),
         ([b"ana@example.org, luis@example.org"], "ana@example.org", "", (SEVERAL,)),
         ([b"Ana <ana@example.org>", b"Luis <luis@example.org>"], "ana@example.org", "Ana", (SEVERAL,)),
@@ -53,7 +53,7 @@ def test_sender_is_the_mailbox_clients_see_with_flags(
 
 
 def test_flags_read_as_plain_strings() -> None:
-    mail = parse_message(with_from(b"victim@bank.example <evil@example.net>"))
+    mail = parse_message(with_from(b"victim@bank.example.com <evil@example.net>"))
     assert mail.from_flags == ("from-defects", "name-looks-like-address")
 
 
