@@ -32,8 +32,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     name = _codec_name(charset) if charset else None
     if name == "iso8859-1":
         candidates.append("cp1252")  # what "ISO-8859-1" senders really mean (as browsers assume)
-    if name:
-        candidates.append(name)
+    if name and not (name.startswith(("utf-16", "utf-32")) and b"\x00" not in data):
+        candidates.append(name)  # real UTF-16/32 text has NUL bytes (a space is 20 00); without, the label lies
     for candidate in (*candidates, "utf-8", "cp1252"):
         try:
             return data.decode(candidate)

@@ -224,6 +224,12 @@ def test_lying_utf8_charset_with_latin1_bytes_falls_back() -> None:
     assert mail.text == "No recuerdo mi contraseña\n"
 
 
+def test_utf16_label_on_bytes_without_nul_is_a_lie() -> None:
+    lying = parse_message(with_body(b"text/plain; charset=utf-16", b"8bit", b"hola mundo\n"))
+    honest = parse_message(with_body(b"text/plain; charset=utf-16", b"base64", base64.encodebytes("hola ñ".encode("utf-16"))))
+    assert (lying.text, honest.text) == ("hola mundo\n", "hola ñ")
+
+
 def test_unknown_charset_falls_back_to_utf8_then_windows_1252() -> None:
     utf8 = parse_message(with_body(b"text/plain; charset=x-unknown", b"8bit", "Añadir impresión\n".encode()))
     cp1252 = parse_message(with_body(b'text/plain; charset="x-unknown"', b"8bit", b"A\xf1adir impresi\xf3n\n"))
