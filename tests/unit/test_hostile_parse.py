@@ -15,7 +15,9 @@ from types import ModuleType
 import pytest
 
 from mailbot.mail.addresses import addr_spec
-from mailbot.mail.parse import MAX_FILENAME, MAX_MESSAGE_ID, FromFlag, InboundMail, ParseError, ParseLimits, parse_message
+from mailbot.mail.parse import (
+    MAX_FILENAME, MAX_MESSAGE_ID, FromFlag, InboundMail, ParseError, ParseLimits, parse_message,
+)
 from mailbot.mail.sanitize import greeting_name, one_line
 
 HOSTILE = Path(__file__).resolve().parent.parent / "data" / "hostile"
@@ -97,7 +99,8 @@ def greeting(mail: InboundMail) -> str | None:
 
 LOOKALIKE = FromFlag.NAME_LOOKS_LIKE_ADDRESS
 EXPECTED: list[tuple[str, Callable[[InboundMail], object], object]] = [
-    ("from-lookalike-unquoted", lambda m: (m.from_addr, m.from_name, LOOKALIKE in m.from_flags), ("evil@example.net", "", True)),
+    ("from-lookalike-unquoted", lambda m: (m.from_addr, m.from_name, LOOKALIKE in m.from_flags),
+     ("evil@example.net", "", True)),
     ("from-lookalike-quoted", lambda m: (m.from_addr, m.from_name, m.from_flags), ("evil@example.net", "", (LOOKALIKE,))),
     ("from-lookalike-fullwidth-at", lambda m: (m.from_addr, m.from_flags), ("evil@example.net", (LOOKALIKE,))),
     ("from-two-fields", lambda m: (m.from_addr, m.from_flags), ("ana@example.org", (FromFlag.SEVERAL_FROM,))),
@@ -120,13 +123,15 @@ EXPECTED: list[tuple[str, Callable[[InboundMail], object], object]] = [
     ("attachment-over-cap", lambda m: (attachment_names(m), m.dropped_attachments),
      (["pequeno.pdf"], ("RUT.pdf (75 KB) dropped: over the 64 KB limit",))),
     ("attachment-zero-bytes", lambda m: [(a.filename, a.data) for a in m.attachments], [("vacio.pdf", b"")]),
-    ("tnef-winmail-dat", lambda m: [(a.filename, a.content_type) for a in m.attachments], [("winmail.dat", "application/ms-tnef")]),
+    ("tnef-winmail-dat", lambda m: [(a.filename, a.content_type) for a in m.attachments],
+     [("winmail.dat", "application/ms-tnef")]),
     ("filename-traversal-unix", attachment_names, ["passwd"]),
     ("filename-traversal-windows", attachment_names, ["hosts"]),
     ("filename-traversal-rfc2231", attachment_names, ["authorized_keys"]),
     ("filename-traversal-encoded-word", attachment_names, ["shadow"]),
     ("filename-bidi-override", attachment_names, ["facturafdp.exe"]),
-    ("filename-5000-chars", lambda m: (len(m.attachments[0].filename), m.attachments[0].filename[-5:]), (MAX_FILENAME, "….pdf")),
+    ("filename-5000-chars", lambda m: (len(m.attachments[0].filename), m.attachments[0].filename[-5:]),
+     (MAX_FILENAME, "….pdf")),
     ("nested-multipart-20", lambda m: m.text, "hola"),
     ("many-parts-2000", lambda m: len(m.attachments), 2000),
     ("html-script-only", lambda m: "alert" in m.text or "<" in m.text, False),

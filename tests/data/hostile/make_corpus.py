@@ -35,7 +35,10 @@ def crlf(text: bytes) -> bytes:
     return text.replace(b"\n", b"\r\n")
 
 
-def mail(headers: bytes, body: bytes = b"Buenos d\xc3\xadas, no puedo ingresar al portal.\n", *, line_end: bytes = b"\r\n") -> bytes:
+BODY = b"Buenos d\xc3\xadas, no puedo ingresar al portal.\n"
+
+
+def mail(headers: bytes, body: bytes = BODY, *, line_end: bytes = b"\r\n") -> bytes:
     """A mail with the usual envelope headers unless `headers` brings its own From/Date/Message-ID."""
     lines = headers.lower().split(b"\n")
     base = b""
@@ -45,6 +48,12 @@ def mail(headers: bytes, body: bytes = b"Buenos d\xc3\xadas, no puedo ingresar a
             base += name + b": " + value + b"\n"
     kept = b"\n".join(line for line in headers.split(b"\n") if not line.lower().startswith(b"x-no-"))
     return (base + kept + b"\n\n" + body).replace(b"\n", line_end)
+
+
+def text_mail(subject: bytes, charset: bytes, body: bytes, encoding: bytes = b"8bit") -> bytes:
+    """A single-part text/plain mail in `charset`, its body sent with `encoding`."""
+    return mail(b"Subject: " + subject + b"\nContent-Type: text/plain; charset=" + charset
+                + b"\nContent-Transfer-Encoding: " + encoding, body)
 
 
 def multipart(parts: list[bytes], boundary: bytes = b"limite", subtype: bytes = b"mixed", extra: bytes = b"") -> bytes:
@@ -83,7 +92,8 @@ def structure() -> Iterator[Hostile]:
     yield Hostile("boundary-never-appears", mail(
         b'Subject: Sin limite\nContent-Type: multipart/mixed; boundary="nunca"', b"--otro\nContent-Type: text/plain\n\nhola\n"))
     yield Hostile("boundary-not-closed", mail(
-        b'Subject: Sin cierre\nContent-Type: multipart/mixed; boundary="b"', b"--b\nContent-Type: text/plain\n\nhola\n--b\nContent-Type: application/pdf\n\n%PDF"))
+        b'Subject: Sin cierre\nContent-Type: multipart/mixed; boundary="b"',
+        b"--b\nContent-Type: text/plain\n\nhola\n--b\nContent-Type: application/pdf\n\n%PDF"))
     yield Hostile("boundary-reused-inside", multipart([
         b'Content-Type: multipart/alternative; boundary="limite"\n\n--limite\nContent-Type: text/plain\n\nuno\n--limite--',
         TEXT_PART]))
@@ -96,7 +106,8 @@ def structure() -> Iterator[Hostile]:
         b'Subject: Basura\nContent-Type: multipart/mixed; boundary="b"',
         b"preambulo\n--b   basura\nContent-Type: text/plain\n\nhola\n--b--basura\nepilogo\n"))
     yield Hostile("no-blank-line-after-headers", b"From: ana@example.org\r\nSubject: Solo cabeceras\r\n")
-    yield Hostile("mbox-from-line", b"From ana@example.org Tue Jun  4 09:30:00 2024\n" + mail(b"Subject: Con linea From", line_end=b"\n"))
+    yield Hostile("mbox-from-line", b"From ana@example.org Tue Jun  4 09:30:00 2024\n"
+                  + mail(b"Subject: Con linea From", line_end=b"\n"))
     yield Hostile("bare-cr-line-endings", mail(b"Subject: Retornos de carro", b"linea uno\nlinea dos\n", line_end=b"\r"))
     yield Hostile("bare-lf-line-endings", mail(b"Subject: Saltos de linea", line_end=b"\n"))
     yield Hostile("header-without-colon", mail(b"Subject: Cabecera rota\nEsto no es una cabecera\nX-Otra: valor"))
@@ -106,12 +117,14 @@ def structure() -> Iterator[Hostile]:
     yield Hostile("many-parts-2000", multipart([b"Content-Type: application/octet-stream\n\nx"] * 2000))
     yield Hostile("multipart-report", multipart([
         b"Content-Type: text/plain\n\nNo se pudo entregar.",
-        b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; x@example.net\nAction: failed\nStatus: 5.1.1",
+        b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+        b"Final-Recipient: rfc822; x@example.net\nAction: failed\nStatus: 5.1.1",
     ], subtype=b'report; report-type="delivery-status"'))
     yield Hostile("message-global-attached", multipart([
         TEXT_PART, b"Content-Type: message/global\n\nFrom: luis@example.net\nSubject: Reenv\xc3\xado\n\nHola \xc3\xb1\n"]))
     yield Hostile("message-rfc822-empty", multipart([TEXT_PART, b"Content-Type: message/rfc822\n\n"]))
-    yield Hostile("headers-5000", mail(b"Subject: Muchas cabeceras\n" + b"\n".join(b"X-Relleno-%d: %d" % (i, i) for i in range(5000))))
+    yield Hostile("headers-5000", mail(
+        b"Subject: Muchas cabeceras\n" + b"\n".join(b"X-Relleno-%d: %d" % (i, i) for i in range(5000))))
     yield Hostile("header-line-100k", mail(b"Subject: Cabecera larga\nX-Larga: " + b"a" * 100_000))
 
 
@@ -130,27 +143,27 @@ def missing() -> Iterator[Hostile]:
 
 
 def charsets() -> Iterator[Hostile]:
-    yield Hostile("headers-8bit-utf8", mail(b"From: Jos\xc3\xa9 Mar\xc3\xada <jose@example.org>\nSubject: Contrase\xc3\xb1a bloqueada"))
+    yield Hostile("headers-8bit-utf8", mail(
+        b"From: Jos\xc3\xa9 Mar\xc3\xada <jose@example.org>\nSubject: Contrase\xc3\xb1a bloqueada"))
     yield Hostile("headers-8bit-latin1", mail(b"From: Jos\xe9 Mu\xf1oz <jose@example.org>\nSubject: Contrase\xf1a bloqueada"))
     yield Hostile("filename-8bit", multipart([TEXT_PART, attachment(b'attachment; filename="Gu\xeda r\xc3\xa1pida.pdf"')]))
-    yield Hostile("charset-unknown", mail(b"Subject: Desconocido\nContent-Type: text/plain; charset=x-desconocido", b"Contrase\xf1a\n"))
-    yield Hostile("charset-utf8-lying", mail(b"Subject: Miente\nContent-Type: text/plain; charset=utf-8", b"Contrase\xf1a caducada\n"))
-    yield Hostile("charset-iso-is-cp1252", mail(b"Subject: Comillas\nContent-Type: text/plain; charset=iso-8859-1", b"\x93Hola\x94 \x80 100\n"))
-    yield Hostile("charset-utf7", mail(b"Subject: =?utf-7?q?Fr+APY-sche?=\nContent-Type: text/plain; charset=utf-7", b"Fr+APY-sche\n"))
-    yield Hostile("charset-x-utf7", mail(b"Subject: =?x-utf-7?q?Fr+APY-sche?=\nContent-Type: text/plain; charset=x-utf-7", b"Fr+APY-sche\n"))
-    yield Hostile("charset-utf7-lone-surrogate", mail(b"Subject: =?utf-7?q?+2D3-?=\nContent-Type: text/plain; charset=utf-7", b"a+2D3-b\n"))
-    yield Hostile("charset-empty", mail(b'Subject: Vacio\nContent-Type: text/plain; charset=""', b"hola \xc3\xb1\n"))
-    yield Hostile("charset-python-escape", mail(
-        b"Subject: =?unicode-escape?q?\\x1b[2J?=\nContent-Type: text/plain; charset=unicode-escape", b"\\x1b[2J\\x07\n"))
-    yield Hostile("charset-utf16-on-ascii", mail(b"Subject: UTF-16\nContent-Type: text/plain; charset=utf-16", b"hola mundo\n"))
+    yield Hostile("charset-unknown", text_mail(b"Desconocido", b"x-desconocido", b"Contrase\xf1a\n"))
+    yield Hostile("charset-utf8-lying", text_mail(b"Miente", b"utf-8", b"Contrase\xf1a caducada\n"))
+    yield Hostile("charset-iso-is-cp1252", text_mail(b"Comillas", b"iso-8859-1", b"\x93Hola\x94 \x80 100\n"))
+    yield Hostile("charset-utf7", text_mail(b"=?utf-7?q?Fr+APY-sche?=", b"utf-7", b"Fr+APY-sche\n"))
+    yield Hostile("charset-x-utf7", text_mail(b"=?x-utf-7?q?Fr+APY-sche?=", b"x-utf-7", b"Fr+APY-sche\n"))
+    yield Hostile("charset-utf7-lone-surrogate", text_mail(b"=?utf-7?q?+2D3-?=", b"utf-7", b"a+2D3-b\n"))
+    yield Hostile("charset-empty", text_mail(b"Vacio", b'""', b"hola \xc3\xb1\n"))
+    yield Hostile("charset-python-escape", text_mail(b"=?unicode-escape?q?\\x1b[2J?=", b"unicode-escape", b"\\x1b[2J\\x07\n"))
+    yield Hostile("charset-utf16-on-ascii", text_mail(b"UTF-16", b"utf-16", b"hola mundo\n"))
     yield Hostile("encoded-word-bad-base64", mail(b"Subject: =?utf-8?b?####?= y =?utf-8?b?wr9Qb3I?= =?utf-8?b?!!!?="))
     yield Hostile("encoded-word-truncated", mail(b"From: =?utf-8?q?Ana_Ru?= <ana@example.org>\nSubject: =?utf-8?q?Contrase=C3"))
-    yield Hostile("encoded-word-unknown-charset", mail(b"From: =?x-marciano?q?Ana=F1?= <ana@example.org>\nSubject: =?x-marciano?b?QcOx?="))
-    yield Hostile("body-bad-base64", mail(b"Subject: Base64 roto\nContent-Type: text/plain\nContent-Transfer-Encoding: base64", b"SG9s!!!YQ==\n###\n"))
-    yield Hostile("body-bad-quoted-printable", mail(
-        b"Subject: QP roto\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable", b"Hola =ZZ =\n= =C3\n"))
-    yield Hostile("body-unknown-transfer-encoding", mail(
-        b"Subject: x-uuencode\nContent-Type: text/plain\nContent-Transfer-Encoding: x-uuencode", b"begin 644 a.txt\n#86)C\n`\nend\n"))
+    yield Hostile("encoded-word-unknown-charset", mail(
+        b"From: =?x-marciano?q?Ana=F1?= <ana@example.org>\nSubject: =?x-marciano?b?QcOx?="))
+    yield Hostile("body-bad-base64", text_mail(b"Base64 roto", b"utf-8", b"SG9s!!!YQ==\n###\n", b"base64"))
+    yield Hostile("body-bad-quoted-printable", text_mail(b"QP roto", b"utf-8", b"Hola =ZZ =\n= =C3\n", b"quoted-printable"))
+    yield Hostile("body-unknown-transfer-encoding", text_mail(
+        b"x-uuencode", b"us-ascii", b"begin 644 a.txt\n#86)C\n`\nend\n", b"x-uuencode"))
     yield Hostile("body-line-100k", mail(b"Subject: Una sola linea", b"a" * 100_000 + b"\n"))
 
 
@@ -203,17 +216,19 @@ def injection() -> Iterator[Hostile]:
         b'<body onload="alert(1)"><p>Hola <img src=x onerror="alert(2)"></p><a href="javascript:alert(3)">aqui</a>'
         b"<iframe src=\"https://example.net/\"></iframe></body></html>\n")))
     yield Hostile("html-malformed", mail(b"Subject: HTML roto\nContent-Type: text/html; charset=utf-8",
-                                         b'<?xml version="1.0" encoding="utf-8"?><!-- <p>comentario --><div><p>Hola<td></table><b>sin cerrar\n'))
-    yield Hostile("html-deep-divs", mail(b"Subject: Divs\nContent-Type: text/html", b"<div>" * 5000 + b"hola" + b"</div>" * 5000))
+                                         b'<?xml version="1.0" encoding="utf-8"?><!-- <p>comentario -->'
+                                         b"<div><p>Hola<td></table><b>sin cerrar\n"))
+    yield Hostile("html-deep-divs", mail(
+        b"Subject: Divs\nContent-Type: text/html", b"<div>" * 5000 + b"hola" + b"</div>" * 5000))
     yield Hostile("jinja-syntax", mail(
         b"From: =?utf-8?q?{{_password_}}?= <ana@example.org>\nSubject: {% include 'es/credentials.txt.j2' %} {{ desk.name }}",
         b"{{ ''.__class__.__mro__[1].__subclasses__() }}\n{% for x in range(10**9) %}{% endfor %}\n{{ password }}\n"))
 
 
 def identity() -> Iterator[Hostile]:
-    yield Hostile("from-lookalike-unquoted", mail(b"From: victim@bank.example.com <evil@example.net>\nSubject: Cambio de cuenta"))
-    yield Hostile("from-lookalike-quoted", mail(b'From: "victim@bank.example.com" <evil@example.net>\nSubject: Cambio de cuenta'))
-    yield Hostile("from-lookalike-fullwidth-at", mail("From: victim＠bank.example.com <evil@example.net>\nSubject: Cambio".encode()))
+    yield Hostile("from-lookalike-unquoted", mail(b"From: victim@bank.example.com <evil@example.net>\nSubject: Cambio"))
+    yield Hostile("from-lookalike-quoted", mail(b'From: "victim@bank.example.com" <evil@example.net>\nSubject: Cambio'))
+    yield Hostile("from-lookalike-fullwidth-at", mail("From: victim＠bank.example.com <evil@example.net>".encode()))
     yield Hostile("from-several-mailboxes", mail(b"From: ana@example.org, luis@example.net\nSubject: Dos autores"))
     yield Hostile("from-two-fields", mail(b"From: ana@example.org\nFrom: luis@example.net\nSubject: Dos campos From"))
     yield Hostile("from-encoded-word-address", mail(b"From: =?utf-8?q?soporte?=@example.net\nSubject: Hola"), ENCODED_ADDRESS)
@@ -221,7 +236,7 @@ def identity() -> Iterator[Hostile]:
                   ENCODED_ADDRESS)
     yield Hostile("from-group", mail(b"From: Ventas: ana@example.org;\nSubject: Grupo"))
     yield Hostile("from-empty", mail(b"From: \nSubject: Vacio"))
-    yield Hostile("from-nested-comments", mail(b"From: " + b"(" * 400 + b"x" + b")" * 400 + b" ana@example.org\nSubject: Parentesis"))
+    yield Hostile("from-nested-comments", mail(b"From: " + b"(" * 400 + b"x" + b")" * 400 + b" ana@example.org"))
     yield Hostile("from-address-as-name", mail(b"From: ventas@tienda.example.com <ventas@tienda.example.com>\nSubject: Pedido"))
     yield Hostile("from-directory-caps", mail(b'From: "RUIZ GOMEZ, MARTA LUCIA" <mruiz@example.org>\nSubject: Alta'))
 
@@ -242,8 +257,8 @@ BIG_MAILS: dict[str, Callable[[], bytes]] = {
     "subject-1mb": lambda: mail(b"Subject: " + b"Factura " * 131_072),
     "body-1mb-single-line": lambda: mail(b"Subject: Una linea", b"x" * 2**20 + b"\n"),
     "html-1mb-single-line": lambda: mail(b"Subject: HTML\nContent-Type: text/html", b"<p>" + b"hola " * 209_716 + b"</p>"),
-    "references-300k": lambda: mail(b"Subject: RE: Hilo\nReferences: " + b" ".join(b"<r%d@example.org>" % i for i in range(300_000))),
-    "to-40k-addresses": lambda: mail(b"Subject: Lista\nTo: " + b", ".join(b"U %d <u%d@example.com>" % (i, i) for i in range(40_000))),
+    "references-300k": lambda: mail(b"References: " + b" ".join(b"<r%d@example.org>" % i for i in range(300_000))),
+    "to-40k-addresses": lambda: mail(b"To: " + b", ".join(b"U %d <u%d@example.com>" % (i, i) for i in range(40_000))),
 }
 
 
