@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailbot.mail.addresses import addr_spec
 from mailbot.mail.parse import (
@@ -144,3 +146,21 @@ EXPECTED: list[tuple[str, Callable[[InboundMail], object], object]] = [
 def test_corpus_mail_reads_as_expected(name: str, read: Callable[[InboundMail], object], expected: object) -> None:
     assert read(parse_message(stored(name), LIMITS)) == expected
 
+
+
+SMALL = sorted(name for name in REFUSALS if (HOSTILE / f"{name}.eml").stat().st_size < 4096)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SMALL), st.lists(st.tuples(st.floats(0, 1), st.binary(max_size=8), st.integers(0, 8)), max_size=6))
+def test_mangled_corpus_mail_is_still_sane_or_refused_in_one_line(name: str, edits: list[tuple[float, bytes, int]]) -> None:
+    raw = bytearray(stored(name))
+    for where, insert, delete in edits:
+        at = int(where * len(raw))
+        raw[at : at + delete] = insert
+    try:
+        mail = parse_message(bytes(raw), LIMITS)
+    except ParseError as refused:
+        assert str(refused) and "\n" not in str(refused)
+        return
+    assert_sane(mail, LIMITS)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import unicodedata
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailbot.mail.addresses import addr_spec
 from mailbot.mail.parse import FromFlag, ParseError, parse_message
+from mailbot.mail.sanitize import one_line
 
 SEVERAL, DEFECTS, LOOKALIKE = FromFlag.SEVERAL_FROM, FromFlag.FROM_DEFECTS, FromFlag.NAME_LOOKS_LIKE_ADDRESS
 
@@ -75,3 +82,21 @@ def test_encoded_word_in_the_from_address_is_refused_at_intake(from_header: byte
 def test_long_display_name_is_capped() -> None:
     mail = parse_message(with_from(b'"' + "Ñ".encode() * 1000 + b'" <n@example.org>'))
     assert mail.from_name == "Ñ" * 127 + "…"
+
+
+FROM_PIECES = st.sampled_from([
+    *'@<>()",;:\\ .', "\t", "\u202e", "\x1b", "\uff20", "\x00", "\r\n", "ana", "Ana Ruiz", "example.org",
+    "victim@bank.example.com", "=?utf-8?q?a=40b=0D=0A?=", "=?utf-8?b?QEA=?=", "=?utf-8?q?x?=",
+])
+
+
+@given(st.lists(FROM_PIECES, max_size=12).map("".join))
+def test_any_from_header_gives_a_usable_address_and_a_clean_name_or_a_one_line_refusal(value: str) -> None:
+    try:
+        mail = parse_message(with_from(value.encode("utf-8")))
+    except ParseError as refused:
+        assert "\n" not in str(refused)
+        return
+    assert mail.from_addr is None or addr_spec(mail.from_addr) == mail.from_addr
+    assert mail.from_name == one_line(mail.from_name, 128)
+    assert not re.search(r"[^\s@<>()\"',;]@[^\s@<>()\"',;]", unicodedata.normalize("NFKC", mail.from_name))
