@@ -193,8 +193,8 @@ def _split_header_block(raw: bytes) -> tuple[int, bytes]:
 
 
 def _message_id(value: str) -> str | None:
-    """The id in "<...>" form; bare ids get brackets, empty ones become None."""
-    ids, bare = _msg_ids(value, slice(1)), "".join(value.split()).strip("<>")
+    """The id in "<...>" form; bare ids get brackets (any stray ones dropped), empty ones become None."""
+    ids, bare = _msg_ids(value, slice(1)), re.sub(r"[<>\s]", "", value)
     return ids[0] if ids else _bounded(f"<{bare}>") if bare else None
 
 

@@ -142,6 +142,16 @@ def test_message_id_keeps_brackets_and_drops_whitespace() -> None:
     assert mail.message_id == "<abc.123@example.org>"
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(b"abc.123@example.org", "<abc.123@example.org>"), (b"abc@example.org>x:y", "<abc@example.orgx:y>")],
+    ids=["bare", "stray-bracket"],
+)
+def test_message_id_without_brackets_gets_them_and_loses_stray_ones(header: bytes, expected: str) -> None:
+    # A mangled mail used to give "<abc@example.org>x:y>", which broke the References of our reply.
+    assert parse_message(wire(b"From: a@example.org\nMessage-ID: " + header + b"\n\nx\n")).message_id == expected
+
+
 @pytest.mark.parametrize("header", [b"", b"Message-ID: \n", b"Message-ID: <>\n"], ids=["missing", "blank", "empty"])
 def test_missing_or_empty_message_id_is_none(header: bytes) -> None:
     assert parse_message(wire(b"From: a@example.org\n" + header + b"\nx\n")).message_id is None
