@@ -11,6 +11,11 @@ __all__ = ["clean", "decode_bytes", "decode_words", "unfold"]
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # raw 8-bit bytes as the email package keeps them
 # Python's own escape codecs turn "\x1b" written as text into the character: no mail is really in them.
 _NOT_MAIL_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape"})
+# Labels that mail clients write (WHATWG Encoding Standard §4.2) and Python's codec registry does not know.
+_ALIASES = {
+    "iso-8859-6-e": "iso8859-6", "iso-8859-6-i": "iso8859-6", "iso-8859-8-e": "iso8859-8", "iso-8859-8-i": "iso8859-8",
+    "windows-874": "cp874", "unicode-2-0-utf-7": "utf-7", "unicode-1-1-utf-8": "utf-8", "utf8mb4": "utf-8",
+}
 _ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bq])\?([^?\s]*)\?=", re.IGNORECASE)  # RFC 2047 §2
 
 
@@ -18,6 +23,7 @@ def _codec_name(charset: str) -> str | None:
     """Python's name for a declared charset; "x-" names (x-utf-7, x-gbk) are tried without the prefix."""
     label = charset.strip().strip('"').lower()
     for candidate in (label, label.removeprefix("x-")):
+        candidate = _ALIASES.get(candidate, candidate)
         try:
             name = codecs.lookup(candidate).name
         except (LookupError, ValueError):

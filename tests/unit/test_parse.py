@@ -74,9 +74,20 @@ def test_folded_subject_is_unfolded_and_whitespace_collapsed() -> None:
     assert mail.subject == "Problema con la impresora de la segunda planta (edificio B)"
 
 
-def test_utf7_body_decodes() -> None:
-    for charset in (b"utf-7", b"x-utf-7", b"unicode-1-1-utf-7"):
-        assert parse_message(with_body(b"text/plain; charset=" + charset, b"7bit", b"Fr+APY-sche\n")).text == "Fr\xf6sche\n"
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        (b"utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"x-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"unicode-1-1-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"x-unicode-2-0-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"iso-8859-8-i", b"\xf9\xec\xe5\xed", "שלום"),
+        (b"windows-874", b"\xca\xc7\xd1\xca\xb4\xd5", "สวัสดี"),
+        (b"x-gbk", "你好".encode("gbk"), "你好"),
+    ],
+)
+def test_charset_labels_python_does_not_know_still_decode(charset: bytes, body: bytes, expected: str) -> None:
+    assert parse_message(with_body(b"text/plain; charset=" + charset, b"8bit", body + b"\n")).text == expected + "\n"
 
 
 def test_subject_in_unknown_or_lying_charset_decodes_without_replacement_characters() -> None:
