@@ -58,9 +58,7 @@ def read_sender(values: Sequence[str], max_name: int) -> Sender:
         flags.add(FromFlag.SEVERAL_FROM)
     if len(usable) < len(boxes) or any(_has_defects(value) for value in values):
         flags.add(FromFlag.FROM_DEFECTS)
-    if not usable:
-        return Sender(None, "", tuple(flag for flag in FromFlag if flag in flags))
-    addr, written = usable[0]
+    addr, written = usable[0] if usable else (None, "")
     name = clean(decode_words(written))
     imitated = [found.lower().rstrip(".") for found in _ADDRESS_LIKE.findall(unicodedata.normalize("NFKC", name))]
     if any(found != addr for found in imitated):
@@ -68,7 +66,6 @@ def read_sender(values: Sequence[str], max_name: int) -> Sender:
     # An address is never a name, and never the account: "victim@bank.example.com" is not who wrote.
     name = "" if imitated else one_line(name, max_name)
     return Sender(addr, name, tuple(flag for flag in FromFlag if flag in flags))
-
 
 def _has_defects(value: str) -> bool:
     """True when the stdlib's RFC 5322 parser finds more than obsolete syntax (such as "Juan A. Pérez")."""
