@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import io
 import mimetypes
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import message_from_bytes
 from email.generator import BytesGenerator, Generator
-from email.header import decode_header
 from email.message import Message
-from email.policy import EmailPolicy
-from email.utils import getaddresses
+from email.policy import EmailPolicy, default
 from typing import cast
 
 from inscriptis import get_text
 
-__all__ = ["Attachment", "InboundMail", "ParseError", "parse_message"]
+from .addresses import address_list
+from .charsets import clean, decode_bytes, decode_words, unfold
+from .sanitize import ELLIPSIS, one_line
+from .sender import EncodedWordInAddress, FromFlag, read_sender
+
+__all__ = ["Attachment", "FromFlag", "InboundMail", "ParseError", "ParseLimits", "parse_message"]
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 MAX_MESSAGE_ID = 255  # the database columns' width; RFC 5322 sets no limit, real ids are far shorter
-MAX_ADDRESS = 254  # RFC 5321 §4.5.3.1.3: a longer path cannot be delivered to, so it is nobody's address
-_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")  # raw 8-bit bytes as the email package keeps them
+MAX_FILENAME = 255  # what most file systems take, so a saved attachment keeps its name
+# Content-Type and Content-Disposition are read up to here: real ones, RFC 2231 file names included, are far
+# shorter, and the stdlib's parameter parser is quadratic in a header's length.
+MAX_PARAMETER_HEADER = 16_384
 _TOO_MANY_BLANK_LINES = re.compile(r"\n{4,}")  # three or more blank lines in a row
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 _FINGERPRINT_HEADERS = ("from", "date", "subject", "message-id")
@@ -46,6 +48,26 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ParseLimits:
+    """Caps on what a hostile mail can make the desk carry; what is cut stays in the raw message.
+
+    A 1 MB subject made composing a reply quadratic, 300k References overflowed SQLite's variable limit,
+    and the stdlib parser recurses once per nesting level (RecursionError near 1,000)."""
+
+    max_subject: int = 255  # characters, the "…" included
+    max_name: int = 128  # characters of the sender's display name
+    max_ids: int = 50  # Message-IDs kept: the last of References (the nearest ancestors), the first of In-Reply-To
+    max_addresses: int = 100  # per To / Cc list
+    max_depth: int = 20  # multipart and message/rfc822 levels below the top; deeper is quarantined
+    max_attachment_size: int = 20 * 2**20  # bytes, decoded; a bigger attachment is dropped with a note
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if value < 1:
+                raise ValueError(f"ParseLimits.{name} must be at least 1, got {value}")
+
+
+@dataclass(frozen=True)
 class InboundMail:
     """A parsed inbound mail: decoded fields for the desk plus the raw bytes for archiving."""
 
@@ -53,9 +75,9 @@ class InboundMail:
     message_id: str | None
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
-    subject: str
+    subject: str  # one line, no control or bidi characters, at most ParseLimits.max_subject
     from_addr: str | None
-    from_name: str
+    from_name: str  # one line; "" when the name imitates an address
     to: tuple[str, ...]
     cc: tuple[str, ...]
     date: datetime | None
@@ -64,6 +86,8 @@ class InboundMail:
     attachments: tuple[Attachment, ...]
     headers: tuple[tuple[str, str], ...] = field(repr=False)
     fingerprint: str
+    from_flags: tuple[FromFlag, ...] = ()  # why agents should look twice at the sender; see FromFlag
+    dropped_attachments: tuple[str, ...] = ()  # 'RUT.pdf (31 MB) dropped: over the 20 MB limit'
 
     def header(self, name: str) -> str | None:
         """First decoded value of a header (case-insensitive), or None when the mail has none."""
@@ -71,57 +95,84 @@ class InboundMail:
         return next((value for key, value in self.headers if key == wanted), None)
 
 
-class _TolerantPolicy(EmailPolicy):
-    """email.policy.default, except that a header its parser chokes on reads as its plain text."""
+class _ReadPolicy(EmailPolicy):
+    """email.policy.default, except that Message methods get header values as written, as under compat32.
+
+    policy.default's structured parser costs some 12 µs per character and get_content_type() and its siblings
+    run it about seven times per part (17 s for one Content-Type with 20,000 parameters; hostile headers also
+    make it raise). compat32's split on ";" reads real headers the same, and this module decodes headers
+    itself, from raw_items(). That split is quadratic in turn, hence the cap."""
 
     def header_fetch_parse(self, name: str, value: str) -> str:
-        try:
-            return cast(str, super().header_fetch_parse(name, value))
-        except Exception:  # e.g. ValueError for a NUL in an RFC 2231 charset, IndexError in address lists
-            return _unfold(value)
+        return value[:MAX_PARAMETER_HEADER]
 
 
-_POLICY = _TolerantPolicy()  # same settings as email.policy.default
+_POLICY = _ReadPolicy()
 
 
 class ParseError(Exception):
-    """Raised when bytes are not an e-mail at all; str(err) is a reason a person can read."""
+    """Raised when bytes cannot become a case; str(err) is the one-line quarantine reason, complete as it is."""
 
 
-def parse_message(raw: bytes) -> InboundMail:
-    """Parse one mail; only input without any header block raises, everything else degrades."""
+def parse_message(raw: bytes, limits: ParseLimits = ParseLimits()) -> InboundMail:
+    """Parse one mail; input that is no mail, nested too deep or with an encoded-word sender raises ParseError,
+    everything else degrades."""
     raw = bytes(raw)
     if not raw.strip():
         raise ParseError("empty input: there is no mail to parse")
     field_count, body = _split_header_block(raw)
     if field_count == 0:
         raise ParseError("not an e-mail: the input does not start with 'Name: value' header lines")
-    msg = message_from_bytes(raw, policy=_POLICY)
-    texts = [(name.lower(), _unfold(value)) for name, value in msg.raw_items()]
-    headers = tuple((name, _clean(_decode_words(value)).strip()) for name, value in texts)
+    msg = _parse_tree(raw, limits.max_depth)
+    texts = [(name.lower(), unfold(value)) for name, value in msg.raw_items()]
+    headers = tuple((name, clean(decode_words(value)).strip()) for name, value in texts)
     found = dict(reversed(headers))  # first occurrence wins
+    try:
+        sender = read_sender([value for name, value in texts if name == "from"], limits.max_name)
+    except EncodedWordInAddress as exc:
+        raise ParseError(str(exc)) from None
 
-    senders = _addresses(next((value for name, value in texts if name == "from"), ""))
-    plain, html, attachments = _walk_body(msg, "\r\n" if b"\r\n" in raw else "\n")
+    linesep = "\r\n" if b"\r\n" in raw else "\n"
+    plain, html, attachments, dropped = _walk_body(msg, linesep, limits.max_attachment_size)
     if plain is None or (not plain.strip() and html):
         plain = _html_to_text(html) if html else ""
     return InboundMail(
         raw=raw,
         message_id=_message_id(found.get("message-id", "")),
-        in_reply_to=_msg_ids(found.get("in-reply-to", "")),
-        references=_msg_ids(found.get("references", "")),
-        subject=" ".join(found.get("subject", "").split()),
-        from_addr=senders[0][1] if senders else None,
-        from_name=senders[0][0] if senders else "",
-        to=tuple(addr for name, value in texts if name == "to" for _, addr in _addresses(value)),
-        cc=tuple(addr for name, value in texts if name == "cc" for _, addr in _addresses(value)),
+        in_reply_to=_msg_ids(found.get("in-reply-to", ""), slice(limits.max_ids)),
+        references=_msg_ids(found.get("references", ""), slice(-limits.max_ids, None)),
+        subject=one_line(found.get("subject", ""), limits.max_subject),
+        from_addr=sender.addr,
+        from_name=sender.name,
+        to=address_list((value for name, value in texts if name == "to"), limits.max_addresses),
+        cc=address_list((value for name, value in texts if name == "cc"), limits.max_addresses),
         date=_parse_date(found.get("date", "")),
         text=plain,
         html=html,
         attachments=tuple(attachments),
         headers=headers,
         fingerprint=_fingerprint(msg, body),
+        from_flags=sender.flags,
+        dropped_attachments=tuple(dropped),
     )
+
+
+def _parse_tree(raw: bytes, max_depth: int) -> Message:
+    """The stdlib's tree, refused when it nests deeper than `max_depth`; the stdlib parser recurses once per
+    level, so its RecursionError (near 1,000 levels, well past any cap) is the same refusal."""
+    reason = f"nested deeper than {max_depth} levels"
+    try:
+        msg = message_from_bytes(raw, policy=_POLICY)
+    except RecursionError:
+        raise ParseError(reason) from None
+    stack = [(msg, 0)]
+    while stack:  # iteratively: a recursive walk would fail where the parser did not
+        part, depth = stack.pop()
+        if depth > max_depth:
+            raise ParseError(reason)
+        if part.is_multipart():  # multipart/* and message/rfc822 alike
+            stack.extend((child, depth + 1) for child in cast(list[Message], part.get_payload()))
+    return msg
 
 
 def _split_header_block(raw: bytes) -> tuple[int, bytes]:
@@ -141,73 +192,15 @@ def _split_header_block(raw: bytes) -> tuple[int, bytes]:
     return count, raw[offset:]
 
 
-def _decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode by the declared charset, falling back when it is unknown or lies; never emits U+FFFD."""
-    candidates: list[str] = []
-    if charset:
-        try:
-            name = codecs.lookup(charset.strip().strip('"')).name
-        except (LookupError, ValueError):
-            name = None
-        if name == "iso8859-1":
-            candidates.append("cp1252")  # what "ISO-8859-1" senders really mean (as browsers assume)
-        if name:
-            candidates.append(name)
-    for candidate in (*candidates, "utf-8", "cp1252"):
-        try:
-            return data.decode(candidate)
-        except (LookupError, ValueError):
-            continue
-    return data.decode("latin-1")
-
-
-def _clean(text: str) -> str:
-    """Decode raw bytes kept as surrogates, drop NULs (PostgreSQL rejects them) and any stray surrogate."""
-    text = _ESCAPED_BYTES.sub(lambda m: _decode_bytes(m.group().encode("utf-8", "surrogateescape"), None), text)
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-def _unfold(value: str) -> str:
-    """Undo header folding and decode 8-bit header bytes (UTF-8, else windows-1252/latin-1)."""
-    return _clean(value.replace("\r", "").replace("\n", ""))
-
-
-def _decode_words(text: str) -> str:
-    """Decode RFC 2047 encoded words, each by its own charset, tolerating unknown or lying ones."""
-    if "=?" not in text:
-        return text
-    try:
-        chunks = decode_header(text)
-    except Exception:  # bad base64 and friends: keep the text as it came
-        return text
-    return "".join(
-        chunk if isinstance(chunk, str)
-        # decode_header turns plain runs into bytes with raw-unicode-escape; undo exactly that.
-        else chunk.decode("raw-unicode-escape") if charset is None
-        else _decode_bytes(chunk, charset)
-        for chunk, charset in chunks
-    )
-
-
-def _addresses(value: str) -> list[tuple[str, str]]:
-    """(display name, lower-cased addr-spec) pairs; malformed lists fall back to the lenient parser."""
-    try:
-        pairs = [(a.display_name, a.addr_spec) for a in _POLICY.header_factory("to", value).addresses]
-    except Exception:  # the strict parser raises IndexError/HeaderParseError on hostile input
-        pairs = getaddresses([value])
-    return [(_clean(_decode_words(name)).strip(), addr.lower()) for name, addr in pairs
-            if "@" in addr and len(addr) <= MAX_ADDRESS]
-
-
 def _message_id(value: str) -> str | None:
-    """The id in "<...>" form; bare ids get brackets, empty ones become None."""
-    ids, bare = _msg_ids(value), "".join(value.split()).strip("<>")
+    """The id in "<...>" form; bare ids get brackets (any stray ones dropped), empty ones become None."""
+    ids, bare = _msg_ids(value, slice(1)), re.sub(r"[<>\s]", "", value)
     return ids[0] if ids else _bounded(f"<{bare}>") if bare else None
 
 
-def _msg_ids(value: str) -> tuple[str, ...]:
-    """All "<...>" ids in order; whitespace is dropped first so ids folded mid-way still match."""
-    return tuple(_bounded(found) for found in _MSG_ID.findall("".join(value.split())))
+def _msg_ids(value: str, keep: slice) -> tuple[str, ...]:
+    """The `keep` slice of the "<...>" ids, in order; whitespace is dropped first so ids folded mid-way match."""
+    return tuple(_bounded(found) for found in _MSG_ID.findall("".join(value.split()))[keep])
 
 
 def _bounded(message_id: str) -> str:
@@ -220,7 +213,7 @@ def _bounded(message_id: str) -> str:
 def _parse_date(value: str) -> datetime | None:
     """Timezone-aware Date; "-0000" (zone unknown) is read as UTC, unparseable dates become None."""
     try:
-        moment = _POLICY.header_factory("date", value).datetime
+        moment = default.header_factory("date", value).datetime
     except Exception:
         moment = None
     return moment.replace(tzinfo=moment.tzinfo or timezone.utc) if moment else None
@@ -250,23 +243,40 @@ def _leaf_parts(msg: Message) -> Iterator[Message]:
             yield part
 
 
-def _walk_body(msg: Message, linesep: str) -> tuple[str | None, str | None, list[Attachment]]:
-    """First body text/plain, first body text/html and every attachment (inline images included)."""
+def _walk_body(msg: Message, linesep: str, max_size: int) -> tuple[str | None, str | None, list[Attachment], list[str]]:
+    """First body text/plain, first body text/html, every attachment (inline images included) up to
+    `max_size` bytes, and a note for each one dropped for being bigger."""
     plain: str | None = None
     html: str | None = None
     attachments: list[Attachment] = []
+    dropped: list[str] = []
     for part in _leaf_parts(msg):
         ctype = part.get_content_type()
         filename = _declared_filename(part)
         if ctype in _MESSAGE_TYPES or part.is_multipart():
-            attachments.append(_attachment(ctype, filename, _wire_body(part, linesep), len(attachments) + 1))
+            data = _wire_body(part, linesep)
         elif part.get_content_disposition() == "attachment" or filename is not None or ctype not in _BODY_TYPES:
-            attachments.append(_attachment(ctype, filename, _payload(part), len(attachments) + 1))
-        elif ctype == "text/plain" and plain is None:
-            plain = _part_text(part)
-        elif ctype == "text/html" and html is None:
-            html = _part_text(part)
-    return plain, html, attachments
+            data = _payload(part)
+        else:
+            if ctype == "text/plain" and plain is None:
+                plain = _part_text(part)
+            elif ctype == "text/html" and html is None:
+                html = _part_text(part)
+            continue
+        attachment = _attachment(ctype, filename, data, len(attachments) + len(dropped) + 1)
+        if len(data) > max_size:
+            dropped.append(f"{attachment.filename} ({_size(len(data))}) dropped: over the {_size(max_size)} limit")
+        else:
+            attachments.append(attachment)
+    return plain, html, attachments, dropped
+
+
+def _size(count: int) -> str:
+    """'31 MB', '1.5 MB', '700 KB', '12 bytes', in the binary units file managers show."""
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.0f} {unit}" if count >= 10 * scale else f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def _payload(part: Message) -> bytes:
@@ -277,7 +287,7 @@ def _payload(part: Message) -> bytes:
 
 def _part_text(part: Message) -> str:
     """A text part decoded by its own charset, with line endings normalised to \\n."""
-    text = _clean(_decode_bytes(_payload(part), part.get_content_charset()))
+    text = clean(decode_bytes(_payload(part), part.get_content_charset()))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -304,28 +314,37 @@ def _declared_filename(part: Message) -> str | None:
         # A compat32 Message hands back RFC 2231 values as (charset, language, raw bytes as latin-1), so
         # a wrong or unknown charset gets the fallback chain instead of policy.default's U+FFFD.
         holder = Message()
-        holder[header] = _unfold(value)
+        holder[header] = unfold(value)[:MAX_PARAMETER_HEADER]
         found = holder.get_param(param, header=header)
         if isinstance(found, tuple):
             charset, _, text = found
             try:
-                found = _decode_bytes(text.encode("latin-1"), charset)
+                found = decode_bytes(text.encode("latin-1"), charset)
             except UnicodeEncodeError:  # the value was already text (8-bit header)
                 found = text
         if found:
-            return _clean(_decode_words(found))
+            return clean(decode_words(found))
     return None
 
 
 def _attachment(ctype: str, filename: str | None, data: bytes, number: int) -> Attachment:
     """An Attachment whose name is safe; nameless parts get "adjunto-N"/"mensaje-N" + an extension."""
-    # Keep the basename only, without control or bidi-override characters or leading/trailing dots.
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS).strip(" .")
+    name = _safe_filename(filename or "")
     if not name:
         stem, ext = ("mensaje", ".eml") if ctype in _MESSAGE_TYPES else ("adjunto", _MIME_TYPES.guess_extension(ctype))
         name = f"{stem}-{number}{ext or '.bin'}"
     return Attachment(filename=name, content_type=ctype, data=data)
+
+
+def _safe_filename(declared: str) -> str:
+    """The basename only, one line without control or bidi characters or leading/trailing dots, and at most
+    MAX_FILENAME characters with the extension kept ("" when nothing is left)."""
+    name = declared.replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) > MAX_FILENAME:
+        _, dot, extension = name.rpartition(".")
+        keep = dot + extension if dot and len(extension) <= 16 else ""
+        name = name[: MAX_FILENAME - len(keep) - 1] + ELLIPSIS + keep
+    return one_line(name, MAX_FILENAME).strip(" .")
 
 
 def _html_to_text(html: str) -> str:

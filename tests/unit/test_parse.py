@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import traceback
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.mail.parse import Attachment, InboundMail, ParseError, parse_message
+from mailbot.mail.parse import Attachment, InboundMail, ParseError, ParseLimits, parse_message
 
 
 def wire(message: bytes) -> bytes:
@@ -51,8 +52,18 @@ def with_body(content_type: bytes, encoding: bytes, body: bytes) -> bytes:
         (b"=?UTF-8?B?wr9Qb3IgcXXDqSBubyBmdW5jaW9uYSBlbCBjb3JyZW8/?=", "¿Por qué no funciona el correo?"),
         (b"=?windows-1252?Q?=93Urgente=94_=96_factura_de_100_=80?=", "“Urgente” – factura de 100 €"),
         (b"Re: =?iso-8859-1?q?Reuni=F3n?= =?utf-8?q?_de_ma=C3=B1ana?= sin cambios", "Re: Reunión de mañana sin cambios"),
+        (b"=?utf-7?q?Fr+APY-sche?=", "Frösche"),
+        (b"=?x-utf-7?q?Fr+APY-sche?=", "Frösche"),
+        (b"=?UTF-7?B?RnIrQVBZLXNjaGU?=", "Frösche"),
+        (b"=?utf-8?b?wr9Qb3Ig?= =?utf-8?b?cXXD?=\n =?utf-8?b?qQ==?=", "¿Por qué"),
+        (b"=?utf-8*es?q?Contrase=C3=B1a?=", "Contraseña"),
+        (b"=?utf-8?q?a?= =?utf-8?b?####?= =?utf-8?q?b?=", "a =?utf-8?b?####?= b"),
+        (b"C:\\u0041 =?utf-8?q?x?=", "C:\\u0041 x"),
+        (b"=?unicode-escape?q?\\x1b?=", "\\x1b"),
     ],
-    ids=["iso-8859-1", "utf-8-q", "utf-8-b", "windows-1252", "mixed-charsets"],
+    ids=["iso-8859-1", "utf-8-q", "utf-8-b", "windows-1252", "mixed-charsets", "utf-7", "x-utf-7", "utf-7-b",
+         "character-split-between-words", "rfc2231-language", "bad-base64-kept-as-written", "backslashes-kept",
+         "python-escape-codec-refused"],
 )
 def test_encoded_word_subjects_decode_by_their_own_charset(encoded: bytes, expected: str) -> None:
     assert parse_message(with_subject(encoded)).subject == expected
@@ -61,6 +72,22 @@ def test_encoded_word_subjects_decode_by_their_own_charset(encoded: bytes, expec
 def test_folded_subject_is_unfolded_and_whitespace_collapsed() -> None:
     mail = parse_message(with_subject(b"Problema con la impresora\n\t de la   segunda planta\n  =?utf-8?q?(edif?=\n =?utf-8?q?icio_B)?="))
     assert mail.subject == "Problema con la impresora de la segunda planta (edificio B)"
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        (b"utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"x-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"unicode-1-1-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"x-unicode-2-0-utf-7", b"Fr+APY-sche", "Frösche"),
+        (b"iso-8859-8-i", b"\xf9\xec\xe5\xed", "שלום"),
+        (b"windows-874", b"\xca\xc7\xd1\xca\xb4\xd5", "สวัสดี"),
+        (b"x-gbk", "你好".encode("gbk"), "你好"),
+    ],
+)
+def test_charset_labels_python_does_not_know_still_decode(charset: bytes, body: bytes, expected: str) -> None:
+    assert parse_message(with_body(b"text/plain; charset=" + charset, b"8bit", body + b"\n")).text == expected + "\n"
 
 
 def test_subject_in_unknown_or_lying_charset_decodes_without_replacement_characters() -> None:
@@ -124,6 +151,16 @@ def test_malformed_from_header_does_not_crash(from_header: bytes) -> None:
 def test_message_id_keeps_brackets_and_drops_whitespace() -> None:
     mail = parse_message(wire(b"From: a@example.org\nMessage-ID:\n  <abc.123@\n example.org>  \n\nx\n"))
     assert mail.message_id == "<abc.123@example.org>"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(b"abc.123@example.org", "<abc.123@example.org>"), (b"abc@example.org>x:y", "<abc@example.orgx:y>")],
+    ids=["bare", "stray-bracket"],
+)
+def test_message_id_without_brackets_gets_them_and_loses_stray_ones(header: bytes, expected: str) -> None:
+    # A mangled mail used to give "<abc@example.org>x:y>", which broke the References of our reply.
+    assert parse_message(wire(b"From: a@example.org\nMessage-ID: " + header + b"\n\nx\n")).message_id == expected
 
 
 @pytest.mark.parametrize("header", [b"", b"Message-ID: \n", b"Message-ID: <>\n"], ids=["missing", "blank", "empty"])
@@ -206,6 +243,12 @@ def test_iso_8859_1_label_on_windows_1252_bytes_still_decodes_smart_quotes() -> 
 def test_lying_utf8_charset_with_latin1_bytes_falls_back() -> None:
     mail = parse_message(with_body(b"text/plain; charset=utf-8", b"8bit", b"No recuerdo mi contrase\xf1a\n"))
     assert mail.text == "No recuerdo mi contraseña\n"
+
+
+def test_utf16_label_on_bytes_without_nul_is_a_lie() -> None:
+    lying = parse_message(with_body(b"text/plain; charset=utf-16", b"8bit", b"hola mundo\n"))
+    honest = parse_message(with_body(b"text/plain; charset=utf-16", b"base64", base64.encodebytes("hola ñ".encode("utf-16"))))
+    assert (lying.text, honest.text) == ("hola mundo\n", "hola ñ")
 
 
 def test_unknown_charset_falls_back_to_utf8_then_windows_1252() -> None:
@@ -431,6 +474,113 @@ def test_attached_message_is_kept_whole_as_eml() -> None:
     assert (attachment.filename, attachment.content_type) == ("mensaje-1.eml", "message/rfc822")
     assert attachment.data == inner
     assert parse_message(attachment.data).message_id == "<original@example.com>"
+
+
+# --- limits (hostile-mail issue) -------------------------------------------------------------
+
+
+def test_subject_is_one_line_capped_and_the_rest_kept_in_the_raw() -> None:
+    # A 1 MB subject used to make composing the reply quadratic; the acknowledgement echoed it five times.
+    raw = with_subject(b"Factura " * 131_072)
+    mail = parse_message(raw)
+    assert len(mail.subject) == 255 and mail.subject.endswith("…")
+    assert mail.subject.startswith("Factura Factura")
+    assert mail.raw == raw and len(mail.header("subject") or "") > 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("encoded", "expected"),
+    [
+        (b"=?utf-8?q?Hola=0D=0ABcc:_victim@example.net?=", "Hola Bcc: victim@example.net"),
+        (b"Pedido\x1b[2J\x07 urgente", "Pedido[2J urgente"),
+        (b"=?utf-8?q?=E2=80=AEfdp.exe?=", "fdp.exe"),
+        ("Envío 🚚 \u05e9\u05dc\u05d5\u05dd".encode(), "Envío 🚚 \u05e9\u05dc\u05d5\u05dd"),
+    ],
+    ids=["crlf-injection", "control-chars", "bidi-override", "emoji-and-rtl-kept"],
+)
+def test_subject_is_stripped_of_line_breaks_controls_and_bidi_overrides(encoded: bytes, expected: str) -> None:
+    assert parse_message(with_subject(encoded)).subject == expected
+
+
+def test_subject_cap_follows_the_limits() -> None:
+    assert parse_message(with_subject(b"Solicitud de alta"), ParseLimits(max_subject=10)).subject == "Solicitud…"
+
+
+def ids(count: int, start: int = 0) -> bytes:
+    return b" ".join(b"<id%d@example.org>" % i for i in range(start, start + count))
+
+
+def test_references_keep_the_last_ids_and_in_reply_to_the_first() -> None:
+    # 300k ids in References overflowed SQLite's variable limit.
+    raw = wire(b"From: ana@example.org\nIn-Reply-To: " + ids(60) + b"\nReferences: " + ids(300_000) + b"\n\nx\n")
+    mail = parse_message(raw)
+    assert mail.in_reply_to == tuple(f"<id{i}@example.org>" for i in range(50))
+    assert mail.references == tuple(f"<id{i}@example.org>" for i in range(299_950, 300_000))
+
+
+def test_address_lists_are_capped_per_header_kind() -> None:
+    to = b", ".join(b"u%d@example.org" % i for i in range(150))
+    mail = parse_message(wire(b"From: ana@example.org\nTo: " + to + b"\nCc: " + to + b"\n\nx\n"))
+    assert mail.to == mail.cc == tuple(f"u{i}@example.org" for i in range(100))
+
+
+@pytest.mark.parametrize("field", ["max_subject", "max_name", "max_ids", "max_addresses", "max_depth", "max_attachment_size"])
+def test_limits_below_one_are_refused(field: str) -> None:
+    with pytest.raises(ValueError, match=f"ParseLimits.{field} must be at least 1, got 0"):
+        ParseLimits(**{field: 0})  # type: ignore[arg-type]
+
+
+def nested_multipart(levels: int) -> bytes:
+    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(levels))
+    closing = b"".join(b"--b%d--\n" % i for i in reversed(range(levels)))
+    return b"From: ana@example.org\nSubject: Anidado\n" + opening + b"Content-Type: text/plain\n\nhola\n" + closing
+
+
+def nested_messages(levels: int) -> bytes:
+    return b"From: ana@example.org\nSubject: Anidado\n" + b"Content-Type: message/rfc822\n\nFrom: b@example.org\n" * levels + b"\nhola\n"
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    assert parse_message(nested_multipart(20)).text == "hola"
+    assert parse_message(nested_messages(20)).attachments[0].filename == "mensaje-1.eml"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [nested_multipart(21), nested_messages(21), nested_messages(5_000)],
+    ids=["multipart", "message-rfc822", "past-the-recursion-limit"],
+)
+def test_mail_nested_too_deep_is_refused_with_a_one_line_reason(raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    # 5,000 levels used to end in a thousand-line RecursionError traceback in the log.
+    with pytest.raises(ParseError) as caught:
+        parse_message(raw)
+    assert str(caught.value) == "nested deeper than 20 levels"
+    assert "RecursionError" not in "".join(traceback.format_exception(caught.value))
+    assert not caplog.records
+
+
+def test_attachment_over_the_size_limit_is_dropped_with_a_note() -> None:
+    big = b"%PDF-1.4\n" + b"0" * (3 * 2**20)
+    headers = b'Content-Type: application/pdf\nContent-Disposition: attachment; filename="RUT.pdf"\nContent-Transfer-Encoding: base64'
+    raw = with_attachment(headers, base64.encodebytes(big))
+    mail = parse_message(raw, ParseLimits(max_attachment_size=2 * 2**20))
+    assert mail.attachments == ()
+    assert mail.dropped_attachments == ("RUT.pdf (3.0 MB) dropped: over the 2.0 MB limit",)
+    assert mail.text == "Adjunto el documento."
+    assert len(parse_message(raw).attachments[0].data) == len(big)  # under the default 20 MB
+
+
+def test_zero_byte_attachment_is_kept() -> None:
+    headers = b'Content-Type: application/octet-stream\nContent-Disposition: attachment; filename="vacio.bin"'
+    assert parse_message(with_attachment(headers, b"")).attachments == (
+        Attachment(filename="vacio.bin", content_type="application/octet-stream", data=b""),
+    )
+
+
+def test_over_long_filename_is_capped_keeping_its_extension() -> None:
+    headers = b'Content-Type: application/pdf\nContent-Disposition: attachment; filename="' + b"x" * 5000 + b'.pdf"'
+    (attachment,) = parse_message(with_attachment(headers, PDF)).attachments
+    assert len(attachment.filename) == 255 and attachment.filename.endswith("x….pdf")
 
 
 # --- fingerprint ----------------------------------------------------------------------------
