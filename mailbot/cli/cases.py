@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..config import Config
 from ..desk.models import Case
+from ..mail.sanitize import terminal_safe
 from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
 
 
@@ -65,13 +66,15 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
         return EXIT_OK
     for key in ("number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"):
         value = local_time(config, data[key]) if key.endswith("_at") else data[key]
-        print(f"{key:>11}: {value}")
+        print(f"{key:>11}: {terminal_safe(str(value))}")
     for entry in data["entries"]:
         arrow = "←" if entry["direction"] == "in" else "→"
-        print(f"\n{arrow} {local_time(config, entry['at'])} {entry['kind']} {entry['author']}\n  {entry['subject']}")
+        print(terminal_safe(f"\n{arrow} {local_time(config, entry['at'])} {entry['kind']} {entry['author']}\n"
+                            f"  {entry['subject']}"))
         for attachment in entry["attachments"]:
-            print(f"  📎 {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)")
-        print("  " + entry["text"].strip().replace("\n", "\n  "))
+            print(terminal_safe(f"  📎 {attachment['filename']} ({attachment['content_type']}, "
+                                f"{attachment['size']} bytes)"))
+        print(terminal_safe("  " + entry["text"].strip().replace("\n", "\n  ")))
     return EXIT_OK
 
 

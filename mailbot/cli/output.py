@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .. import store
 from ..config import Config
+from ..mail.sanitize import terminal_safe
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -60,5 +61,5 @@ def print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> N
 
 
 def _cell(value: object, width: int = 48) -> str:
-    text = "" if value is None else " ".join(str(value).split())
+    text = "" if value is None else " ".join(terminal_safe(str(value)).split())
     return text if len(text) <= width else text[: width - 1] + "…"

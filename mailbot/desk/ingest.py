@@ -119,7 +119,7 @@ def _parse(raw: bytes) -> InboundMail | str:
     try:
         return parse_message(raw)
     except ParseError as exc:
-        return f"not an e-mail: {exc}"
+        return str(exc)  # one line that says what is wrong ("nested deeper than 20 levels", "not an e-mail: …")
     except Exception as exc:  # a parser bug must not stop the batch either
         log.exception("parsing failed")
         return f"parsing failed: {type(exc).__name__}: {first_line(exc)}"

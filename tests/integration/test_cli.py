@@ -142,3 +142,19 @@ def test_run_creates_a_fresh_sqlite_schema_by_itself(tmp_path: Path, dovecot, si
 
     assert ran.returncode == 0, ran.stderr
     assert json.loads(mailbot("cases", "list", "--json", config=path).stdout)[0]["number"] == "CS0000001"
+
+
+def test_terminal_output_never_prints_a_mails_control_characters(desk: Desk) -> None:
+    """A mail could retitle the admin's terminal and clear the screen through `cases show` (ESC, BEL)."""
+    from tests.integration.test_first_path import mail
+
+    desk.deliver(mail("<esc@example.org>", "=?utf-8?q?T=C3=ADtulo_=1B]0;pwned=07?=",
+                      body="Hola \x1b[2J\x1b]0;owned\x07 texto", sender="otro@example.org"))
+    assert mailbot("run", "--once", config=desk.config_path).returncode == 0
+
+    for args in (("cases", "list"), ("cases", "show", "CS0000001"), ("outbox", "list")):
+        shown = mailbot(*args, config=desk.config_path)
+        assert shown.returncode == 0 and "\x1b" not in shown.stdout and "\x07" not in shown.stdout, args
+    assert "\\x1b[2J" in mailbot("cases", "show", "CS0000001", config=desk.config_path).stdout
+    as_json = mailbot("cases", "show", "CS0000001", "--json", config=desk.config_path).stdout
+    assert "\x1b" not in as_json and json.loads(as_json)["entries"][0]["text"].startswith("Hola \x1b[2J")
