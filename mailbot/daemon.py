@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from .desk.ingest import Verdict, ingest_batch
 from .desk.models import CrashCount, MailboxState, utcnow
 from .errors import first_line
 from .mail.imap_source import ImapSource
-from .mail.smtp_sender import DrainReport, SmtpSender
 from .mail.source import Fetched, MailSource, SourceUnavailable
+from .runners.outgoing import DrainReport, OutgoingRunner
 from .templates import Templates
 
 log = logging.getLogger(__name__)
@@ -38,14 +37,14 @@ class App:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
-    sender: SmtpSender
+    sender: OutgoingRunner
 
     @classmethod
     def open(cls, config: Config) -> App:
         engine = store.make_engine(config.database_url)
         store.ensure_schema(engine)
         sessions = store.session_factory(engine)
-        return cls(config, engine, sessions, SmtpSender(config, sessions, Templates(config.templates_path)))
+        return cls(config, engine, sessions, OutgoingRunner(config, sessions, Templates(config.templates_path)))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,12 +142,14 @@ def run_cycle(app: App) -> CycleReport:
             log.error("queue %s: %s, nothing moved, retrying next cycle: %s", queue.key, _what(exc), first_line(exc))
             report.unavailable.append(f"{_what(exc)}: {first_line(exc)}")
     try:
-        report.outbox = asyncio.run(app.sender.drain())
+        report.outbox = app.sender.drain()
     except (SQLAlchemyError, OSError) as exc:
         log.error("outbox: %s, retrying next cycle: %s", _what(exc), first_line(exc))
         report.unavailable.append(f"{_what(exc)}: {first_line(exc)}")
     if report.outbox.unavailable:
-        report.unavailable.append(f"SMTP {app.config.smtp.host}:{app.config.smtp.port}: {report.outbox.unavailable}")
+        smtp = f"SMTP {app.config.smtp.host}:{app.config.smtp.port}"
+        log.error("%s unavailable, the rest of the outbox waits for the next cycle: %s", smtp, report.outbox.unavailable)
+        report.unavailable.append(f"{smtp}: {report.outbox.unavailable}")
     return report
 
 
