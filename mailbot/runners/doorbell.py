@@ -54,10 +54,13 @@ class NotifyListener(Runner):
         """Listen for up to `wait` seconds, ringing at each NOTIFY as it arrives; how many arrived."""
         received = 0
         try:
-            if self._connection is None:
-                self._connection = self._listen()
+            connection = self._connection
+            if connection is None:
+                # Notifications arrive between transactions: the listening connection must not sit in one.
+                connection = self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                connection.exec_driver_sql(f"LISTEN {CHANNEL}")
                 self.doorbell.ring()
-            psycopg_connection = self._connection.connection.driver_connection
+            psycopg_connection = connection.connection.driver_connection
             assert psycopg_connection is not None
             for _ in psycopg_connection.notifies(timeout=self.wait):  # psycopg 3.2+
                 self.doorbell.ring()
@@ -73,18 +76,5 @@ class NotifyListener(Runner):
     def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
-                connection.close()
-            except SQLAlchemyError:
-                connection.invalidate()
-
-    def _listen(self) -> Connection:
-        # Notifications arrive between transactions: the listening connection must not sit in one.
-        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            connection.exec_driver_sql(f"LISTEN {CHANNEL}")
-        except BaseException:
-            connection.invalidate()
+            connection.invalidate()  # never back to the pool: it may be broken, and it would keep its LISTEN
             connection.close()
-            raise
-        return connection
