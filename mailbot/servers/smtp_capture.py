@@ -67,7 +67,10 @@ class _Handler:
                     box.close()
             target, self.signal_next = self.signal_next, None
         if target is not None:
-            os.kill(*target)
+            try:
+                os.kill(*target)
+            except ProcessLookupError:  # it is gone already
+                pass
         return "250 2.0.0 Ok: captured"
 
 
@@ -102,11 +105,12 @@ class SmtpCapture:
         """Answer MAIL FROM with this reply (None: accept again)."""
         self._handler.reject_sender_with = reply
 
-    def signal_on_next_data(self, pid: int, signum: int = signal.SIGKILL) -> None:
+    def signal_on_next_data(self, pid: int | None, signum: int = signal.SIGKILL) -> None:
         """Once: keep the next mail, then send `signum` to process `pid` before answering its DATA. The mail is
-        delivered and its client never learns it: the instant in which a crash makes a sender send twice."""
+        delivered and its client never learns it: the instant in which a crash makes a sender send twice.
+        None disarms it (do, once the process is gone: its pid may be reused)."""
         with self._handler.lock:
-            self._handler.signal_next = (pid, signum)
+            self._handler.signal_next = None if pid is None else (pid, signum)
 
     def start(self) -> SmtpCapture:
         # Our own loop, so that stop() can close it (the Controller leaves the one it makes open).

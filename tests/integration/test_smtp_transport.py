@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailbot.config import SmtpConfig
+from mailbot.config import SmtpConfig, TlsMode
 from mailbot.mail.smtp_transport import PermanentDeliveryError, ServerUnavailable, SmtpTransport, TemporaryDeliveryError
 from mailbot.servers.ports import free_port
 from mailbot.servers.smtp_capture import SmtpCapture
@@ -16,8 +16,8 @@ from mailbot.servers.smtp_capture import SmtpCapture
 DESK = "mesadeayuda@example.com"
 
 
-def smtp_config(port: int, tls: str = "none") -> SmtpConfig:
-    return SmtpConfig(host="127.0.0.1", port=port, tls=tls, username=None, password=None, from_name="")  # type: ignore[arg-type]
+def smtp_config(port: int, tls: TlsMode = "none") -> SmtpConfig:
+    return SmtpConfig(host="127.0.0.1", port=port, tls=tls, username=None, password=None, from_name="")
 
 
 def message(to: str, subject: str = "Acuse") -> EmailMessage:
