@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .app import App
 from .desk.verdict import Verdict
 from .runners.base import Runner, Unavailable
+from .runners.doorbell import NotifyListener
 from .runners.intake import IntakeRunner
 from .runners.outgoing import DrainReport, OutgoingRunner
 from .runners.scheduler import Job, SchedulerRunner
@@ -36,9 +37,13 @@ def outgoing_runner(app: App) -> OutgoingRunner:
 
 
 def runners(app: App) -> list[Runner]:
-    """Every runner of the daemon: one intake runner per mailbox, the outgoing runner, the scheduler."""
-    intake: list[Runner] = [IntakeRunner(app, queue) for queue in app.config.queues]
-    return [*intake, outgoing_runner(app), SchedulerRunner(scheduled_jobs(app))]
+    """Every runner of the daemon: one intake runner per mailbox, the outgoing runner, the scheduler, and on
+    PostgreSQL the listener that wakes the outgoing runner when another daemon queued mail."""
+    every: list[Runner] = [IntakeRunner(app, queue) for queue in app.config.queues]
+    every += [outgoing_runner(app), SchedulerRunner(scheduled_jobs(app))]
+    if app.engine.dialect.name == "postgresql":
+        every.append(NotifyListener(app.engine, app.doorbell))
+    return every
 
 
 def run_once(app: App) -> CycleReport:

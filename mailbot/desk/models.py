@@ -6,7 +6,8 @@ import enum
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, Integer, DateTime, Enum, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, MetaData, String, Text,
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -71,6 +72,9 @@ class Outcome(enum.Enum):
 
 
 class OutboxStatus(enum.Enum):
+    """A row is pending until the SMTP server accepts it (sent) or it can never be sent (dead). Which daemon has a
+    pending row in hand is not a status but a lease (`Outbox.claimed_by`, `Outbox.lease_until`)."""
+
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
@@ -141,9 +145,10 @@ class Contact(Base):
     email: Mapped[Address] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(Text, default="")
     account: Mapped[str] = mapped_column(Text, default="")
+    # The hash of the password in the latest credentials mail handed to the SMTP server, stored before it is sent.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
-    credentials_sent_at: Mapped[datetime | None]
+    credentials_sent_at: Mapped[datetime | None]  # when the SMTP server first accepted a credentials mail
     created_at: Mapped[Created]
 
 
@@ -200,6 +205,9 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
 
+PROCESSED_OUTCOMES = "outcome IN ('new_case', 'follow_up', 'ignored')"
+
+
 class Receipt(Base):
     """The exactly-once ledger: one row per message seen in a mailbox, and what became of it."""
 
@@ -208,6 +216,10 @@ class Receipt(Base):
         UniqueConstraint("mailbox", "uidvalidity", "uid"),
         Index("ix_receipt_message_id_fingerprint", "message_id", "fingerprint"),
         Index("ix_receipt_fingerprint", "fingerprint"),
+        # Processed mail is unique by identity: of two daemons taking copies of one mail at once, the second's
+        # insert fails and it records a duplicate (desk/ingest.py).
+        Index("uq_receipt_processed_identity", func.coalesce(text("message_id"), ""), "fingerprint", unique=True,
+              sqlite_where=text(PROCESSED_OUTCOMES), postgresql_where=text(PROCESSED_OUTCOMES)),
     )
     id: Mapped[IntPK]
     mailbox: Mapped[str] = mapped_column(String(200))
@@ -223,7 +235,10 @@ class Receipt(Base):
 
 
 class Outbox(Base):
-    """One mail to send. The template is rendered when it is sent, so a secret is minted then and never stored."""
+    """One mail to send. The template is rendered when it is sent, so a secret is minted then and never stored.
+
+    A sender claims a pending row before it works on it: `claimed_by` names the daemon, `lease_until` says until
+    when; a lease that ran out (its daemon died) may be taken over. Both are empty when nobody holds the row."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
@@ -245,3 +260,5 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[Created]
     sent_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]

@@ -42,7 +42,7 @@ def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any
 
 
 def credentials_context(config: Config, queue: QueueConfig, contact: Contact) -> dict[str, Any]:
-    """Everything but the password, which the sender mints when it sends (see smtp_sender)."""
+    """Everything but the password, which the outgoing runner mints on each attempt (see runners/outgoing)."""
     return {**_desk(config, queue), "contact": _contact(contact), "username": contact.email}
 
 

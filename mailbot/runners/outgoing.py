@@ -1,40 +1,241 @@
-"""PLACEHOLDER until the outgoing branch lands: the old sender behind the runner interface."""
+"""The outgoing runner: claim due outbox rows, render each one, send it over one SMTP connection, record the outcome."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import secrets
+import socket
 import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Config
-from ..mail.smtp_sender import DrainReport, SmtpSender
-from ..templates import Templates
+from ..desk import outbox_service as outbox
+from ..desk.accounts import hash_password, mint_password
+from ..desk.models import MailKind, OutboxStatus, utcnow
+from ..errors import first_line
+from ..mail.compose import Envelope, compose
+from ..mail.message_ids import new_message_id
+from ..mail.smtp_transport import PermanentDeliveryError, ServerUnavailable, SmtpTransport, TemporaryDeliveryError
+from ..templates import TemplateError, Templates
 from .base import Runner, Unavailable
 from .doorbell import Doorbell
 
-__all__ = ["DrainReport", "OutgoingRunner"]
+log = logging.getLogger(__name__)
+
+# Longer than one mail can take (connect, STARTTLS, login, MAIL, RCPT, DATA, each up to [smtp] timeout), so a live
+# daemon's row is never taken over; short enough that a dead daemon's rows wait minutes, not hours.
+LEASE = timedelta(minutes=10)
+BATCH = 50  # rows per claim: what a daemon that dies leaves waiting for the lease to run out
+STOP_CHECK = 0.5  # seconds: how soon `snooze` notices its stop event
+
+
+@dataclass
+class DrainReport:
+    """What one drain did; `unavailable` says why it stopped early when the server could take no mail at all."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    unavailable: str | None = None
+
+
+class RenderError(Exception):
+    """A row could not be made into a mail. str() starts with what failed: "template: …", "queue: …", "compose: …"."""
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    message: EmailMessage
+    password: str | None  # a credentials mail's password: hashed and stored before the mail is sent
+
+
+def default_owner() -> str:
+    """host:pid:random, the name a daemon's claims carry: readable in the outbox, unique even when a pid is reused."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class OutgoingRunner(Runner):
-    def __init__(self, config: Config, sessions: sessionmaker[Session], templates: Templates,
-                 doorbell: Doorbell) -> None:
-        super().__init__("outgoing")
-        self.config = config
-        self.doorbell = doorbell
-        self.sender = SmtpSender(config, sessions, templates)
+    """Drains the outbox. `drain` sends everything due, batch by claimed batch, unless the server refuses all mail;
+    `once` (a pass of `Runner.run`) raises `Unavailable` then, so the loop backs off; `snooze` waits for the
+    doorbell (ingest committed rows), the next row falling due, or `poll_interval`, whichever comes first.
 
-    def drain(self) -> DrainReport:
-        return asyncio.run(self.sender.drain())
+    Several runners, in one daemon or in several, may drain one outbox: each row is claimed under a lease first."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], templates: Templates,
+                 doorbell: Doorbell | None = None, *, owner: str | None = None, lease: timedelta = LEASE,
+                 batch: int = BATCH) -> None:
+        super().__init__("outgoing")
+        self.config, self.sessions, self.templates = config, sessions, templates
+        self.doorbell = doorbell or Doorbell()
+        self.owner, self.lease, self.batch = owner or default_owner(), lease, batch
 
     def once(self) -> DrainReport:
-        report = self.drain()
-        if report.unavailable:
+        try:
+            report = self.drain()
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"outbox: database error: {first_line(exc)}") from exc
+        if report.unavailable is not None:
             raise Unavailable(f"SMTP {self.config.smtp.host}:{self.config.smtp.port}: {report.unavailable}")
         return report
 
-    def wake(self) -> None:
-        self.doorbell.ring()
-
     def snooze(self, stop: threading.Event) -> None:
-        self.doorbell.wait(self.config.daemon.poll_interval)
+        deadline = time.monotonic() + self._until_next_due()
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.doorbell.wait(min(left, STOP_CHECK)):
+                return
+
+    def drain(self) -> DrainReport:
+        """Try every row that is due now once; a row that fails again is left for a later drain. Database errors
+        are raised (nothing is charged for them); call it from a thread without a running event loop."""
+        return asyncio.run(self._drain())
+
+    def _until_next_due(self) -> float:
+        poll = self.config.daemon.poll_interval
+        try:
+            with self.sessions() as session:
+                due = outbox.next_due(session)
+        except SQLAlchemyError:
+            return poll  # the next pass meets the same error and reports it
+        return poll if due is None else max(0.0, min(poll, (due - utcnow()).total_seconds()))
+
+    async def _drain(self) -> DrainReport:
+        report = DrainReport()
+        started = utcnow()  # rows retried during this drain fall due after it: each row is tried once per drain
+        async with SmtpTransport(self.config.smtp) as transport:
+            while report.unavailable is None:
+                with self.sessions.begin() as session:
+                    batch = outbox.claim(session, self.owner, self.batch, self.lease, due_by=started)
+                if not batch:
+                    break
+                await self._drain_batch(batch, transport, report)
+        return report
+
+    async def _drain_batch(self, batch: list[int], transport: SmtpTransport, report: DrainReport) -> None:
+        left = list(batch)
+        try:
+            while left:
+                row_id = left[0]
+                try:
+                    accepted = await self._attempt(row_id, transport, report)
+                except ServerUnavailable as exc:
+                    report.unavailable = str(exc)
+                    return
+                except SQLAlchemyError:
+                    raise  # the database, not this row: the drain stops and says so
+                except Exception as exc:  # a bug with one row must not stop the rows behind it
+                    log.exception("outbox row %s failed", row_id)
+                    accepted = None
+                    self._failed(row_id, f"{type(exc).__name__}: {first_line(exc)}", False, report)
+                left.pop(0)
+                if accepted is not None:
+                    self._sent(row_id, accepted, report)
+        finally:
+            self._release(left)
+
+    async def _attempt(self, row_id: int, transport: SmtpTransport, report: DrainReport) -> EmailMessage | None:
+        """Render and send one claimed row; the mail if the server accepted it, None if the attempt failed."""
+        with self.sessions.begin() as session:
+            row = outbox.begin_attempt(session, row_id, self.owner, self.lease)
+        if row is None:
+            log.warning("outbox row %s: another daemon took it over; leaving it to that one", row_id)
+            return None
+        try:
+            mail = render(self.config, self.templates, row)
+        except RenderError as exc:  # the mail waits for an admin's fix (up to max_attempts); ingest goes on
+            self._failed(row_id, str(exc), False, report)
+            return None
+        if mail.password is not None:
+            # argon2 costs tens of ms of CPU and releases the GIL: off the event loop.
+            password_hash = await asyncio.to_thread(hash_password, mail.password)
+            with self.sessions.begin() as session:
+                mine = outbox.store_credentials(session, row_id, self.owner, str(mail.message["Message-ID"]),
+                                                password_hash)
+            if not mine:
+                return None
+        # Every transaction is over: nothing is locked while the server takes its time.
+        try:
+            await transport.send(mail.message)
+        except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
+            self._failed(row_id, str(exc), isinstance(exc, PermanentDeliveryError), report)
+            return None
+        return mail.message
+
+    def _sent(self, row_id: int, message: EmailMessage, report: DrainReport) -> None:
+        """Accepted means sent: that commit comes first and alone; what follows can never send the mail again."""
+        with self.sessions.begin() as session:
+            outbox.mark_sent(session, row_id, str(message["Subject"]))
+        report.sent += 1
+        log.info("outbox row %s sent", row_id)
+        try:
+            with self.sessions.begin() as session:
+                outbox.record_sent(session, row_id, str(message["From"]), _plain_text(message))
+        except Exception:  # the mail is out and marked so; a missing history entry is logged, never re-sent
+            log.exception("outbox row %s was sent, but recording it on its case failed", row_id)
+
+    def _failed(self, row_id: int, error: str, permanent: bool, report: DrainReport) -> None:
+        with self.sessions.begin() as session:
+            row = outbox.mark_failed(session, row_id, self.owner, error, permanent=permanent, smtp=self.config.smtp)
+            if row is None:
+                return
+            status, attempts, retry_at = row.status, row.attempts, row.next_attempt_at
+        if status is OutboxStatus.DEAD:
+            report.dead += 1
+            log.error("outbox row %s is dead after %d attempt(s): %s", row_id, attempts, error)
+        else:
+            report.retried += 1
+            log.warning("outbox row %s not sent (attempt %d), retrying at %s: %s",
+                        row_id, attempts, retry_at.isoformat(timespec="seconds"), error)
+
+    def _release(self, row_ids: list[int]) -> None:
+        if not row_ids:
+            return
+        try:
+            with self.sessions.begin() as session:
+                outbox.release(session, row_ids, self.owner)
+        except SQLAlchemyError as exc:  # the lease runs out by itself; the error that stopped us is raised
+            log.warning("outbox rows %s stay claimed until their lease ends: %s", row_ids, first_line(exc))
+
+
+def render(config: Config, templates: Templates, row: outbox.Claimed) -> OutgoingMail:
+    """The mail for one row, rendered now. A credentials mail gets a new password and a new Message-ID on every
+    attempt (see outbox_service.store_credentials); any other mail keeps the Message-ID it was queued with."""
+    context, password, message_id = dict(row.context), None, row.message_id
+    if row.kind is MailKind.CREDENTIALS:
+        password = context["password"] = mint_password()
+        message_id = new_message_id(config.desk.message_id_domain)
+    try:
+        queue = config.queue(row.queue)
+    except KeyError:
+        raise RenderError(f"queue: {row.queue!r} is not configured in {config.path}") from None
+    try:
+        rendered = templates.render(row.kind.value, row.language, context)
+    except TemplateError as exc:
+        raise RenderError(f"template: {exc}") from None
+    envelope = Envelope(
+        sender_name=config.smtp.from_name or queue.name,
+        sender_address=queue.address,
+        recipient=row.recipient,
+        message_id=message_id,
+        in_reply_to=row.in_reply_to,
+        references=row.references,
+        case_number=row.case_number,
+    )
+    try:
+        message = compose(envelope, rendered, utcnow())
+    except Exception as exc:  # e.g. a header the email package refuses to write
+        raise RenderError(f"compose: {type(exc).__name__}: {first_line(exc)}") from None
+    return OutgoingMail(message, password)
+
+
+def _plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return body.get_content() if isinstance(body, EmailMessage) else ""

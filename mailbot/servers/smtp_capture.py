@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import os
+import signal
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -33,6 +35,7 @@ class _Handler:
     # Tests make the server refuse mail: a reply such as "451 4.3.0 try later" or "550 5.1.1 unknown".
     reject_with: str | None = None
     reject_sender_with: str | None = None  # e.g. "530 5.7.0 Authentication required", at MAIL FROM
+    signal_next: tuple[int, int] | None = None  # (pid, signal number) for the next DATA, once
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -62,15 +65,25 @@ class _Handler:
                 finally:
                     box.unlock()
                     box.close()
+            target, self.signal_next = self.signal_next, None
+        if target is not None:
+            try:
+                os.kill(*target)
+            except ProcessLookupError:  # it is gone already
+                pass
         return "250 2.0.0 Ok: captured"
 
 
 class SmtpCapture:
-    """aiosmtpd's Controller with a capturing handler. `captured` lists what arrived, oldest first."""
+    """aiosmtpd's Controller with a capturing handler. `captured` lists what arrived, oldest first.
 
-    def __init__(self, mbox_path: Path | None = None, host: str = "127.0.0.1", port: int | None = None) -> None:
+    `smtputf8=False` makes a server that does not offer SMTPUTF8 (RFC 6531), as many still do not."""
+
+    def __init__(self, mbox_path: Path | None = None, host: str = "127.0.0.1", port: int | None = None, *,
+                 smtputf8: bool = True) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.smtputf8 = smtputf8
         self._handler = _Handler(mbox_path)
         self._controller: Controller | None = None
         self.mbox_path = mbox_path
@@ -92,11 +105,18 @@ class SmtpCapture:
         """Answer MAIL FROM with this reply (None: accept again)."""
         self._handler.reject_sender_with = reply
 
+    def signal_on_next_data(self, pid: int | None, signum: int = signal.SIGKILL) -> None:
+        """Once: keep the next mail, then send `signum` to process `pid` before answering its DATA. The mail is
+        delivered and its client never learns it: the instant in which a crash makes a sender send twice.
+        None disarms it (do, once the process is gone: its pid may be reused)."""
+        with self._handler.lock:
+            self._handler.signal_next = None if pid is None else (pid, signum)
+
     def start(self) -> SmtpCapture:
         # Our own loop, so that stop() can close it (the Controller leaves the one it makes open).
         self._loop = asyncio.new_event_loop()
         self._controller = Controller(self._handler, loop=self._loop, hostname=self.host, port=self.port,
-                                      decode_data=False)
+                                      decode_data=False, enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
         return self
 

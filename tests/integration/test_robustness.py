@@ -81,19 +81,6 @@ def test_case_numbers_stay_unique_under_concurrent_writers(desk: Desk) -> None:
     assert sorted(numbers) == [f"CS{n:07d}" for n in range(1, 41)]
 
 
-def test_a_retried_mail_keeps_the_message_id_it_was_given_when_queued(desk: Desk) -> None:
-    desk.sink.reject_with("421 4.3.2 Servicio no disponible")
-    desk.deliver(FIRST)
-    desk.run_once()
-    with desk.session() as session:
-        queued = sorted(session.scalars(select(Outbox.message_id)).all())
-
-    desk.sink.reject_with(None)
-    desk.run_once()
-
-    assert sorted(str(c.message["Message-ID"]) for c in desk.sent_to(CUSTOMER)) == queued
-
-
 def test_a_configured_starttls_that_the_imap_server_lacks_is_an_error_not_plaintext(desk: Desk) -> None:
     text = desk.config_path.read_text()
     desk.config_path.write_text(text.replace('tls = "none"\nusername = "mesadeayuda', 'tls = "starttls"\nusername = "mesadeayuda'))
