@@ -83,7 +83,7 @@ class Templates:
 
     def language_of(self, name: str, language: str, queue: str | None = None) -> str:
         """The language the mail is written in: `language` if there is a template for it, else the fallback."""
-        for part in filter(None, (name, language, queue)):
+        for part in (name, language, *([] if queue is None else [queue])):
             if not _PLAIN_NAME.fullmatch(part):
                 raise TemplateError(f"not a template name, language or queue: {part!r}")
         for lang in dict.fromkeys((language, FALLBACK_LANGUAGE)):
@@ -128,7 +128,8 @@ class _Environment(SandboxedEnvironment):
 
     def __init__(self, loader: _Folders | _LastGood) -> None:
         super().__init__(loader=loader, undefined=StrictUndefined, autoescape=_is_html, trim_blocks=True,
-                         lstrip_blocks=True, keep_trailing_newline=True, auto_reload=True)
+                         lstrip_blocks=True, keep_trailing_newline=True, auto_reload=True,
+                         cache_size=-1)  # never evict: names are bounded by files × queues, and a miss recompiles
         self.files = loader
         self.used: list[str] | None = None  # while a render runs: the layouts and includes it loads
 
