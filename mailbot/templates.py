@@ -35,6 +35,8 @@ class TemplateError(Exception):
 
 @dataclass(frozen=True)
 class Rendered:
+    """A mail ready for compose: a one-line subject, the text body and the HTML body (None without .html.j2)."""
+
     subject: str
     text: str
     html: str | None
