@@ -27,6 +27,7 @@ QUEUE: dict[str, Any] = {
 CONTACT: dict[str, Any] = {
     "email": "marta.ruiz@example.org",
     "name": "Marta Ruiz",
+    "greeting": "Marta Ruiz",  # the name only when it looks like one (mail/sanitize.greeting_name), else ""
     "account": "Transportes Ejemplo S.A.S.",
 }
 CASE: dict[str, Any] = {
@@ -65,7 +66,8 @@ FOLLOW_UP: dict[str, Any] = {
     "text": "Es la versión 2024.001 y el token sí aparece.",
     "attachments": [],
 }
-STRANGER: dict[str, Any] = {"email": "jorge.diaz@example.net", "name": "Jorge Díaz", "account": "example.net"}
+STRANGER: dict[str, Any] = {"email": "jorge.diaz@example.net", "name": "Jorge Díaz", "greeting": "Jorge Díaz",
+                            "account": "example.net"}
 
 
 def _customer(**extra: Any) -> dict[str, Any]:

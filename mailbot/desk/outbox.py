@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,10 +10,13 @@ from sqlalchemy.orm import Session
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail
+from ..mail.sanitize import greeting_name, one_line
 from .models import Case, Contact, MailKind, Outbox, utcnow
 
 # RFC 5322 does not limit References, but some servers refuse long header lines: keep the newest ids.
 MAX_REFERENCES = 20
+# What our mails echo of a customer's words is one line and short (every header is the attacker's).
+MAX_NAME, MAX_SUBJECT = 128, 255
 
 
 def _desk(config: Config, queue: QueueConfig) -> dict[str, Any]:
@@ -23,27 +27,28 @@ def _desk(config: Config, queue: QueueConfig) -> dict[str, Any]:
 
 
 def _contact(contact: Contact) -> dict[str, str]:
-    return {"email": contact.email, "name": contact.name, "account": contact.account}
+    """What a template may say of a contact; `greeting` is the name only when it reads like one."""
+    return {"email": contact.email, "name": one_line(contact.name, MAX_NAME), "account": contact.account,
+            "greeting": greeting_name(contact.name, contact.email) or ""}
+
+
+def _case(config: Config, case: Case) -> dict[str, str]:
+    def local(when: datetime) -> str:
+        return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
+
+    return {"number": case.number, "subject": one_line(case.subject, MAX_SUBJECT), "priority": case.priority.value,
+            "state": case.state.value, "owner": case.assignee or "", "created_at": local(case.created_at),
+            "updated_at": local(case.updated_at)}
 
 
 def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any]:
-    created = case.created_at.astimezone(config.desk.zone)
-    return {
-        **_desk(config, queue),
-        "contact": _contact(case.contact),
-        "case": {
-            "number": case.number,
-            "subject": case.subject,
-            "priority": case.priority.value,
-            "state": case.state.value,
-            "created_at": f"{created:%Y-%m-%d %H:%M} ({config.desk.timezone})",
-        },
-    }
+    return {**_desk(config, queue), "contact": _contact(case.contact), "case": _case(config, case)}
 
 
-def credentials_context(config: Config, queue: QueueConfig, contact: Contact) -> dict[str, Any]:
-    """Everything but the password, which the outgoing runner mints on each attempt (see runners/outgoing)."""
-    return {**_desk(config, queue), "contact": _contact(contact), "username": contact.email}
+def credentials_context(config: Config, queue: QueueConfig, contact: Contact, case: Case) -> dict[str, Any]:
+    """Everything but the password, which the outgoing runner mints on each attempt (see runners/outgoing); the
+    case it came with names the mail ("[CS0000001] …"), so a reply to it threads."""
+    return {**ack_context(config, queue, case), "contact": _contact(contact), "username": contact.email}
 
 
 def enqueue_reply(

@@ -94,13 +94,14 @@ def store_credentials(session: Session, row_id: int, owner: str, message_id: str
     return True
 
 
-def mark_sent(session: Session, row_id: int, subject: str, now: datetime | None = None) -> None:
+def mark_sent(session: Session, row_id: int, subject: str, now: datetime | None = None, note: str = "") -> None:
     """The SMTP server accepted the row's mail: it is sent, whoever holds it (a lease only guards the attempt).
-    Commit this alone and first, so that nothing after it (`record_sent`) can make the row go out again."""
+    Commit this alone and first, so that nothing after it (`record_sent`) can make the row go out again. `note`
+    stays in `last_error` (e.g. the mail came from the last good version of a broken template)."""
     now = now or utcnow()
     row = session.get(Outbox, row_id, populate_existing=True)
     assert row is not None, f"outbox row {row_id} vanished"
-    row.status, row.sent_at, row.subject, row.last_error = OutboxStatus.SENT, now, subject, ""
+    row.status, row.sent_at, row.subject, row.last_error = OutboxStatus.SENT, now, subject, note
     row.attempts += 1
     row.claimed_by = row.lease_until = None
     if row.kind is MailKind.CREDENTIALS and row.contact_id is not None:

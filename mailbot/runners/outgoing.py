@@ -55,6 +55,7 @@ class RenderError(Exception):
 class OutgoingMail:
     message: EmailMessage
     password: str | None  # a credentials mail's password: hashed and stored before the mail is sent
+    stale: str | None = None  # why the last good version of a broken template was used, if it was
 
 
 def default_owner() -> str:
@@ -141,7 +142,7 @@ class OutgoingRunner(Runner):
         finally:
             self._release(left)
 
-    async def _attempt(self, row_id: int, transport: SmtpTransport, report: DrainReport) -> EmailMessage | None:
+    async def _attempt(self, row_id: int, transport: SmtpTransport, report: DrainReport) -> OutgoingMail | None:
         """Render and send one claimed row; the mail if the server accepted it, None if the attempt failed."""
         with self.sessions.begin() as session:
             row = outbox.begin_attempt(session, row_id, self.owner, self.lease)
@@ -167,12 +168,14 @@ class OutgoingRunner(Runner):
         except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
             self._failed(row_id, str(exc), isinstance(exc, PermanentDeliveryError), report)
             return None
-        return mail.message
+        return mail
 
-    def _sent(self, row_id: int, message: EmailMessage, report: DrainReport) -> None:
+    def _sent(self, row_id: int, mail: OutgoingMail, report: DrainReport) -> None:
         """Accepted means sent: that commit comes first and alone; what follows can never send the mail again."""
+        message = mail.message
+        note = f"sent with the last good version of a broken template: {mail.stale}" if mail.stale else ""
         with self.sessions.begin() as session:
-            outbox.mark_sent(session, row_id, str(message["Subject"]))
+            outbox.mark_sent(session, row_id, str(message["Subject"]), note=note)
         report.sent += 1
         log.info("outbox row %s sent", row_id)
         try:
@@ -217,7 +220,7 @@ def render(config: Config, templates: Templates, row: outbox.Claimed) -> Outgoin
     except KeyError:
         raise RenderError(f"queue: {row.queue!r} is not configured in {config.path}") from None
     try:
-        rendered = templates.render(row.kind.value, row.language, context)
+        rendered = templates.render(row.kind.value, row.language, context, queue=row.queue)
     except TemplateError as exc:
         raise RenderError(f"template: {exc}") from None
     envelope = Envelope(
@@ -233,7 +236,10 @@ def render(config: Config, templates: Templates, row: outbox.Claimed) -> Outgoin
         message = compose(envelope, rendered, utcnow())
     except Exception as exc:  # e.g. a header the email package refuses to write
         raise RenderError(f"compose: {type(exc).__name__}: {first_line(exc)}") from None
-    return OutgoingMail(message, password)
+    if rendered.stale:
+        log.warning("outbox row %s rendered with the last good version of a broken template: %s", row.id,
+                    rendered.stale)
+    return OutgoingMail(message, password, rendered.stale)
 
 
 def _plain_text(message: EmailMessage) -> str:

@@ -54,7 +54,7 @@ def test_first_time_customer_gets_a_case_credentials_and_an_acknowledgement(desk
     assert desk.folder("INBOX") == [] and len(desk.folder("Procesados")) == 1
 
     credentials, ack = desk.sent_to(CUSTOMER)
-    assert credentials.message["Subject"] == "Mesa de ayuda Ejemplo: su usuario ha sido creado"
+    assert credentials.message["Subject"] == "[CS0000001] Mesa de ayuda Ejemplo: su usuario ha sido creado"
     body = credentials.message.get_body(("plain",)).get_content()
     assert f"Usuario: {CUSTOMER}" in body and "https://portal.example.com/csm" in body
     password = re.search(r"^([A-Za-z0-9]{12,})$", body, re.M).group(1)  # type: ignore[union-attr]
@@ -87,7 +87,7 @@ def test_known_customer_gets_only_the_acknowledgement(desk: Desk) -> None:
 
     subjects = [str(c.message["Subject"]) for c in desk.sent_to(CUSTOMER)]
     assert subjects == [
-        "Mesa de ayuda Ejemplo: su usuario ha sido creado",
+        "[CS0000001] Mesa de ayuda Ejemplo: su usuario ha sido creado",
         "[CS0000001] No puedo firmar con el token en Adobe",
         "[CS0000002] Solicitud de factura electrónica",
     ]
@@ -143,7 +143,7 @@ def test_one_mail_sent_to_two_desk_addresses_opens_one_case(desk: Desk) -> None:
 
     assert sorted(v.outcome.value for v in report.verdicts) == ["duplicate", "new_case"]
     assert only_case(desk).number == "CS0000001"
-    assert [str(c.message["Subject"]).startswith("[CS") for c in desk.sent_to(CUSTOMER)].count(True) == 1
+    assert [str(c.message["Subject"]).endswith("creado") is False for c in desk.sent_to(CUSTOMER)].count(True) == 1, "one acknowledgement"
     assert desk.folder("INBOX", "clavesegura") == [] and len(desk.folder("Procesados", "clavesegura")) == 1
 
 

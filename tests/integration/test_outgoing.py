@@ -221,7 +221,7 @@ runner = OutgoingRunner(config, sessions, Templates(config.templates_path), leas
 print(runner.drain())
 """
 LEASE = 0.5
-CREDENTIALS_SUBJECT = "Mesa de ayuda Ejemplo: su usuario ha sido creado"
+CREDENTIALS_SUBJECT = "[CS0000001] Mesa de ayuda Ejemplo: su usuario ha sido creado"
 
 
 def run_sender(desk: Desk, kill_on_data: bool) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ def open_and_answer(inbound: Inbound) -> Verdict:
     contact = case.contact
     if needs_credentials(inbound.session, contact):
         enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.CREDENTIALS, contact, inbound.mail,
-                      credentials_context(inbound.config, inbound.queue, contact), case)
+                      credentials_context(inbound.config, inbound.queue, contact, case), case)
     enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, contact, inbound.mail,
                   ack_context(inbound.config, inbound.queue, case), case)
     return inbound.verdict(Outcome.NEW_CASE, f"opened {case.number}", case)
