@@ -1,33 +1,44 @@
-"""Fetch a help-desk mailbox in UID batches and move each message out only after its receipt is committed."""
+"""Fetch a help-desk mailbox in UID batches, move each message out only after its receipt is committed, and wait
+for new mail in IDLE where the server offers it."""
 
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from ..config import ImapConfig
+from .imap_errors import describe
+from .imap_idle import Idle, IdleRefused, Imaplib, take_news
 from .source import Batch, Fetched, SourceUnavailable
 
 log = logging.getLogger(__name__)
 BODY = b"BODY[]"
+IDLE_RENEWAL = 25 * 60.0  # RFC 2177 §3: re-issue IDLE at least every 29 minutes; the margin covers a slow DONE
+LOGOUT_TIMEOUT = 1.0
 
 
 class ImapSource:
-    """See `MailSource`. Use as a context manager: it logs in, checks capabilities once and creates folders."""
+    """See `MailSource` and `WaitsForMail`. Use as a context manager: it logs in, checks capabilities once, makes
+    sure the inbox exists, creates the processed and quarantine folders and selects the inbox."""
 
     uidvalidity: int
 
-    def __init__(self, config: ImapConfig, key: str, timeout: float = 60.0) -> None:
+    def __init__(self, config: ImapConfig, key: str, timeout: float = 60.0,
+                 idle_renewal: float = IDLE_RENEWAL) -> None:
         self.config = config
         self.key = key
         self.timeout = timeout
+        self.idle_renewal = idle_renewal
         self.where = f"{config.username}@{config.host}:{config.port}/{config.inbox}"
         self._client: IMAPClient | None = None
+        self._searched_to = 0  # the highest UID the last SEARCH found
         self.can_move = False
         self.can_uid_expunge = False
         self.can_idle = False
@@ -46,36 +57,59 @@ class ImapSource:
     def _connect(self) -> None:
         cfg = self.config
         context = ssl.create_default_context()
-        try:
-            client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.tls == "ssl", ssl_context=context, timeout=self.timeout)
+        with self._failing("cannot connect"):
+            client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.tls == "ssl", ssl_context=context,
+                                timeout=self.timeout)
             self._client = client
-            if cfg.tls == "starttls":
+        if cfg.tls == "starttls":
+            with self._failing("STARTTLS failed"):
                 # Configured TLS that fails stops here; it never falls back to plaintext (peers do).
                 client.starttls(context)
+        with self._failing("login refused"):
             client.login(cfg.username, cfg.password)
+        with self._failing("CAPABILITY failed"):
             capabilities = set(client.capabilities())
-            self.can_move = b"MOVE" in capabilities
-            self.can_uid_expunge = b"UIDPLUS" in capabilities
-            self.can_idle = b"IDLE" in capabilities
-            if not self.can_move:
-                log.info("IMAP server %s lacks MOVE; using COPY + %s", cfg.host,
-                         "UID EXPUNGE" if self.can_uid_expunge else "EXPUNGE")
-            for folder in (cfg.processed, cfg.quarantine):
+        self.can_move = b"MOVE" in capabilities
+        self.can_uid_expunge = b"UIDPLUS" in capabilities
+        self.can_idle = b"IDLE" in capabilities
+        if not self.can_move:
+            log.info("IMAP server %s lacks MOVE; using COPY + %s", cfg.host,
+                     "UID EXPUNGE" if self.can_uid_expunge else "EXPUNGE")
+        if not self.can_idle:
+            log.info("IMAP server %s lacks IDLE; polling %s", cfg.host, self.where)
+        with self._failing("listing folders failed"):
+            inbox_exists = client.folder_exists(cfg.inbox)
+        if not inbox_exists:  # before creating anything: a mistyped inbox must not leave folders behind
+            raise SourceUnavailable(f"IMAP {self.where}: no folder {cfg.inbox!r} on the server; "
+                                    "check [queues.imap] inbox")
+        for folder in (cfg.processed, cfg.quarantine):
+            with self._failing(f"creating folder {folder} failed"):
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
                     log.info("created folder %s on %s", folder, self.where)
+        with self._failing("SELECT failed"):
             self.uidvalidity = int(client.select_folder(cfg.inbox)[b"UIDVALIDITY"])
-        except (IMAPClientError, OSError, ssl.SSLError, socket.timeout) as exc:
-            raise SourceUnavailable(f"IMAP {self.where}: {_describe(exc)}") from None
+        take_news(self._imaplib)  # SELECT's counts are where this session starts, not news
+
+    @contextmanager
+    def _failing(self, step: str) -> Iterator[None]:
+        """Turn imapclient, imaplib and socket errors in `step` into one SourceUnavailable line."""
+        try:
+            yield
+        except (IMAPClientError, OSError) as exc:  # ssl.SSLError and timeouts are OSErrors
+            raise SourceUnavailable(f"IMAP {self.where}: {step}: {describe(exc)}") from None
 
     def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
             return
+        # LOGOUT is a courtesy: a lost, hung or idling connection gets LOGOUT_TIMEOUT for it, not the read timeout.
         try:
+            client.socket().settimeout(min(self.timeout, LOGOUT_TIMEOUT))
             client.logout()
         except (IMAPClientError, OSError):
-            client.shutdown()
+            with suppress(OSError):  # imaplib closes the socket in a `finally`, whatever shutdown() raises
+                client.shutdown()
 
     @property
     def client(self) -> IMAPClient:
@@ -83,11 +117,20 @@ class ImapSource:
             raise SourceUnavailable(f"IMAP {self.where}: not connected")
         return self._client
 
+    @property
+    def _imaplib(self) -> Imaplib:
+        """The imaplib connection under imapclient, for IDLE and for the responses it files (see imap_idle)."""
+        imap: Imaplib = self.client._imap
+        return imap
+
     def batches(self, size: int) -> Iterator[Batch]:
-        try:
+        with self._failing("looking for new mail failed"):
+            # A SEARCH sees only messages already announced to this session; NOOP lets the server announce
+            # what arrived since the last command (RFC 3501 §6.1.2). Announcements up to here are now searched.
+            self.client.noop()
+            take_news(self._imaplib)
             uids = sorted(self.client.search(["NOT", "DELETED"]))
-        except (IMAPClientError, OSError) as exc:
-            raise SourceUnavailable(f"IMAP {self.where}: SEARCH failed: {_describe(exc)}") from None
+        self._searched_to = max(uids, default=self._searched_to)
         for start in range(0, len(uids), size):
             chunk = uids[start : start + size]
             fetched = self._fetch(chunk)
@@ -97,27 +140,25 @@ class ImapSource:
     def _fetch(self, uids: list[int]) -> dict[int, Fetched]:
         """One round trip for the batch. If the server refuses it, one by one, so that a single message it cannot
         return is quarantined with the server's words instead of blocking everything behind it."""
-        try:
-            return self._fetch_bodies(uids)
-        except IMAPClientAbortError as exc:
-            raise SourceUnavailable(f"IMAP {self.where}: connection lost in FETCH: {_describe(exc)}") from None
-        except IMAPClientError:
-            pass
-        found: dict[int, Fetched] = {}
-        for uid in uids:
+        with self._failing("FETCH failed"):
             try:
-                found.update(self._fetch_bodies([uid]))
-            except IMAPClientAbortError as exc:
-                raise SourceUnavailable(f"IMAP {self.where}: connection lost in FETCH: {_describe(exc)}") from None
-            except IMAPClientError as exc:
-                found[uid] = Fetched(uid, b"", f"the IMAP server could not return it: {_describe(exc)}")
-        return found
+                return self._fetch_bodies(uids)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError:
+                pass
+            found: dict[int, Fetched] = {}
+            for uid in uids:
+                try:
+                    found.update(self._fetch_bodies([uid]))
+                except IMAPClientAbortError:
+                    raise
+                except IMAPClientError as exc:
+                    found[uid] = Fetched(uid, b"", f"the IMAP server could not return it: {describe(exc)}")
+            return found
 
     def _fetch_bodies(self, uids: list[int]) -> dict[int, Fetched]:
-        try:
-            response = self.client.fetch(uids, ["BODY.PEEK[]"])
-        except OSError as exc:
-            raise SourceUnavailable(f"IMAP {self.where}: FETCH failed: {_describe(exc)}") from None
+        response = self.client.fetch(uids, ["BODY.PEEK[]"])
         return {
             uid: Fetched(uid, data[BODY]) if isinstance(data.get(BODY), bytes)
             else Fetched(uid, b"", "the IMAP server returned no body for it")
@@ -125,13 +166,11 @@ class ImapSource:
         }
 
     def settle(self, processed: list[int], quarantined: list[int]) -> None:
-        try:
-            for uids, folder in ((processed, self.config.processed), (quarantined, self.config.quarantine)):
-                if uids:
+        # The receipts are committed: if a move fails, the next poll finds the messages and only moves them.
+        for uids, folder in ((processed, self.config.processed), (quarantined, self.config.quarantine)):
+            if uids:
+                with self._failing(f"moving to {folder} failed"):
                     self._move(uids, folder)
-        except (IMAPClientError, OSError) as exc:
-            # The receipts are committed: the next poll finds them and only moves the messages.
-            raise SourceUnavailable(f"IMAP {self.where}: moving to a folder failed: {_describe(exc)}") from None
 
     def _move(self, uids: list[int], folder: str) -> None:
         if self.can_move:
@@ -144,7 +183,43 @@ class ImapSource:
         else:
             self.client.expunge()
 
+    def wait_for_mail(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """See `WaitsForMail`."""
+        deadline = time.monotonic() + timeout
+        if self.can_idle:
+            with self._failing("waiting for mail failed"):
+                news = self._idle(deadline, stop)
+            if news is not None:
+                return news
+        left = max(0.0, deadline - time.monotonic())
+        if stop is None:
+            time.sleep(left)
+        else:
+            stop.wait(left)
+        return False
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) < 300 else text[:300] + "…"
+    def _idle(self, deadline: float, stop: threading.Event | None) -> bool | None:
+        """IDLE, re-issued every `idle_renewal` seconds, until the server announces mail (True), the deadline
+        passes or `stop` is set (False); None if the server refuses IDLE."""
+        imap = self._imaplib
+        self.client.noop()  # mail that came since the last command is announced now, not at the next DONE
+        while not (take_news(imap) and self._arrived()):
+            now = time.monotonic()
+            if now >= deadline or (stop is not None and stop.is_set()):
+                return False
+            try:
+                idle = Idle(imap)
+            except IdleRefused as exc:
+                self.can_idle = False
+                log.warning("IMAP server %s refused IDLE (%s); polling %s instead", self.config.host, exc, self.where)
+                return None
+            idle.wait(min(deadline, now + self.idle_renewal), stop)
+            idle.done()
+        return True
+
+    def _arrived(self) -> bool:
+        """Whether a UID above the last SEARCH's is in the inbox: an announcement confirmed, since a server may
+        repeat EXISTS with every NOOP (untagged data may come at any time: RFC 3501 §5.2), which would wake the runner
+        in a loop."""
+        uids = self.client.search(["UID", f"{self._searched_to + 1}:*", "NOT", "DELETED"])
+        return any(uid > self._searched_to for uid in uids)  # "n:*" always holds the highest UID (§6.4.8)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,24 @@ class SourceUnavailable(Exception):
 
 
 class MailSource(Protocol):
-    """A place mail comes from. `key` names it in the receipt ledger."""
+    """A place mail comes from. `key` names it in the receipt ledger.
+
+    Its owner opens it once and keeps it open for many rounds::
+
+        with ImapSource(queue.imap, key) as source:
+            while not stop.is_set():
+                for batch in source.batches(size):
+                    ...                                   # commit the receipts, then
+                    source.settle(processed, quarantined)
+                if isinstance(source, WaitsForMail) and source.can_idle:
+                    source.wait_for_mail(timeout, stop)
+                else:
+                    stop.wait(poll_interval)
+
+    Every round's `batches()` sees the mail that arrived since the round before. Any failure to reach or use
+    the mailbox raises `SourceUnavailable` with one line saying which mailbox and why; the owner then closes the
+    source and opens a new one later (backing off), and nothing has been moved out of the inbox uncommitted.
+    """
 
     key: str
     uidvalidity: int
@@ -38,4 +56,21 @@ class MailSource(Protocol):
 
     def settle(self, processed: list[int], quarantined: list[int]) -> None:
         """Move messages out of the inbox, once what became of them is committed."""
+        ...
+
+
+@runtime_checkable
+class WaitsForMail(Protocol):
+    """Optional: a source that can be told when mail arrives (IMAP IDLE, RFC 2177). A source without it, or
+    whose `can_idle` is False, is polled every poll_interval."""
+
+    can_idle: bool
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Block until mail may be waiting (True), or until `timeout` seconds pass or `stop` is set (False).
+
+        Call it after draining `batches()`: mail that arrived since the last `batches()` began makes it return
+        True at once, so nothing that came in between is left waiting for the next wake-up. It leaves the source
+        ready for `batches()`. `stop` is looked at least every half second. When the server turns out not to
+        offer the wait, `can_idle` becomes False and the call just sleeps `timeout` (or until `stop`)."""
         ...

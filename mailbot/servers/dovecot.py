@@ -27,6 +27,8 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A wrong password is answered on Dovecot's next 0.5 s failure tick rather than after 2 s.
+auth_failure_delay = 0
 default_internal_user = {internal_user}
 default_login_user = {login_user}
 first_valid_uid = 0
@@ -54,11 +56,28 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  # No auth penalty (2, 4, 8, then 15 s before each login from an IP that failed one), so a test that logs in
+  # wrongly on purpose does not slow the tests after it. Dovecot's documented switch: auth cannot reach the
+  # penalty socket, so it tracks nothing. (login_trusted_networks did not lift it here, on 2.3.19.)
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 protocol imap {{
   mail_max_userip_connections = 200
+  imap_capability = {capability}
 }}
 """
+
+
+# What Dovecot 2.3 advertises after login when imap_capability is left empty; `omit_capabilities` takes names out
+# of it, so a test can meet a real server without IDLE (RFC 2177) or MOVE (RFC 6851).
+DOVECOT_CAPABILITIES = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS "
+    "THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED "
+    "I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE "
+    "SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY"
+).split()
 
 
 class DovecotUnavailable(RuntimeError):
@@ -73,6 +92,7 @@ class PrivateDovecot:
     password: str = "demo-password"
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    omit_capabilities: frozenset[str] = frozenset()
     _process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrivateDovecot:
@@ -88,7 +108,8 @@ class PrivateDovecot:
             _require_traversable(self.root)
             shutil.chown(self.root / "mail", users["mail_user"], users["mail_group"])
         conf = self.root / "dovecot.conf"
-        conf.write_text(_CONFIG.format(root=self.root, port=self.port, password=self.password, **users))
+        conf.write_text(_CONFIG.format(root=self.root, port=self.port, password=self.password,
+                                       capability=self._capability(), **users))
         (self.root / "run" / "master.pid").unlink(missing_ok=True)
         log = open(self.root / "dovecot.stdout", "ab")
         self._process = subprocess.Popen(
@@ -110,14 +131,28 @@ class PrivateDovecot:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            _kill_group(process)
+
+    def kill(self) -> None:
+        """Kill the server and every process it started at once, as a crash would: connections drop, no BYE."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            _kill_group(process)
 
     def __enter__(self) -> PrivateDovecot:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _capability(self) -> str:
+        """Dovecot's imap_capability: empty keeps its own list; it only changes what is advertised."""
+        unknown = self.omit_capabilities - set(DOVECOT_CAPABILITIES)
+        if unknown:
+            raise ValueError(f"Dovecot does not advertise {', '.join(sorted(unknown))}")
+        if not self.omit_capabilities:
+            return ""
+        return " ".join(c for c in DOVECOT_CAPABILITIES if c not in self.omit_capabilities)
 
     @staticmethod
     def _users() -> dict[str, str]:
@@ -130,6 +165,11 @@ class PrivateDovecot:
             }
         me = pwd.getpwuid(os.geteuid()).pw_name
         return {"internal_user": me, "login_user": me, "mail_user": me, "mail_group": me}
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)  # the master started its own session: the group is all of Dovecot
+    process.wait()
 
 
 def _require_traversable(path: Path) -> None:
