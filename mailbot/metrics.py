@@ -1,16 +1,13 @@
-"""Prometheus metrics and /healthz: counters the runners bump, gauges read from the database when scraped."""
+"""Prometheus metrics: counters the runners bump, gauges read from the database when scraped; served with /healthz."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from socketserver import ThreadingMixIn
 from typing import Any, Literal
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -24,18 +21,14 @@ from sqlalchemy import Engine, String, func, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from . import health
 from .config import Config
 from .desk.models import Case, Outbox, OutboxStatus, Outcome, State, utcnow
 from .errors import first_line
+from .health import PollMode
 
 log = logging.getLogger(__name__)
-PollMode = Literal["idle", "poll"]
 SendFailure = Literal["temporary", "permanent", "unavailable", "template"]
-# A mailbox waiting in IDLE is re-issued before 29 minutes (RFC 2177 §3: servers may log out a client idle for 30),
-# so it may pass that long between two passes without anything being wrong.
-IDLE_RENEWAL = 29 * 60.0
-# A mailbox is stale after this many poll intervals without a successful pass.
-STALE_POLLS = 3
 CLOSED_STATES = (State.RESOLVED, State.CLOSED)
 
 # mailbot's own registry: the process-wide default one would also export whatever else a library registers there.
@@ -58,18 +51,6 @@ _ESCALATIONS = Counter("mailbot_escalations", "Cases escalated, by the level the
                        registry=REGISTRY)
 
 
-@dataclass(frozen=True)
-class Poll:
-    """A mailbox's last successful pass, on the monotonic clock, and how it waits for mail."""
-
-    at: float
-    mode: PollMode
-
-
-_lock = threading.Lock()
-_polls: dict[str, Poll] = {}
-
-
 def mail_ingested(queue: str, outcome: Outcome) -> None:
     """One message's receipt was committed (call it after the batch's commit, once per verdict)."""
     _INGESTED.labels(queue, outcome.value).inc()
@@ -82,8 +63,7 @@ def batch_ingested(queue: str, seconds: float) -> None:
 
 def poll_succeeded(queue: str, mode: PollMode) -> None:
     """A pass over the mailbox ended well; `mode` is how it waits for the next one ("idle" or "poll")."""
-    with _lock:
-        _polls[queue] = Poll(time.monotonic(), mode)
+    health.polled(queue, mode)
     _IDLE.labels(queue).set(1 if mode == "idle" else 0)
     _LAST_POLL.labels(queue).set(time.time())
 
@@ -106,97 +86,6 @@ def send_failed(kind: SendFailure) -> None:
 def escalated(level: int) -> None:
     """A case reached escalation level `level`."""
     _ESCALATIONS.labels(str(level)).inc()
-
-
-def last_polls() -> dict[str, Poll]:
-    with _lock:
-        return dict(_polls)
-
-
-# -- health ------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OutboxFacts:
-    """What /healthz needs from the outbox: when the longest-due pending reply fell due, when the oldest pending
-    reply was queued, and when a reply was last sent (None: no such row)."""
-
-    oldest_due: datetime | None = None
-    oldest_pending: datetime | None = None
-    last_sent: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Health:
-    reasons: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.reasons
-
-    def json(self) -> str:
-        """`{"status": "ok"}` or `{"status": "fail", "reason": "mailbox mesadeayuda not polled for 200s …"}`."""
-        body = {"status": "ok"} if self.ok else {"status": "fail", "reason": "; ".join(self.reasons)}
-        return json.dumps(body, ensure_ascii=False)
-
-
-def stale_mailboxes(queues: Sequence[str], polls: Mapping[str, Poll], since: float, now: float,
-                    poll_interval: float) -> list[str]:
-    """One reason per mailbox without a successful pass for too long: STALE_POLLS poll intervals, plus the IDLE
-    renewal while it waits in IDLE. A mailbox not served since `since` (the server's start) counts from then."""
-    reasons = []
-    for queue in queues:
-        poll = polls.get(queue)
-        if poll is None or poll.at < since:  # an earlier server's, in this process: the count starts again
-            poll = None
-        last = since if poll is None else poll.at
-        limit = STALE_POLLS * poll_interval + (IDLE_RENEWAL if poll is not None and poll.mode == "idle" else 0.0)
-        if now - last > limit:
-            what = "not polled since the daemon started" if poll is None else "not polled"
-            reasons.append(f"mailbox {queue} {what}: {now - last:.0f}s (limit {limit:.0f}s)")
-    return reasons
-
-
-def outbox_problems(facts: OutboxFacts, now: datetime, stuck_after: float) -> list[str]:
-    """Why the outbox looks stuck: a due reply waiting longer than `stuck_after` seconds (the drain is not
-    running, or the server takes nothing), or replies waiting that long while nothing at all was sent."""
-    limit = timedelta(seconds=stuck_after)
-    reasons = []
-    if facts.oldest_due is not None and now - facts.oldest_due > limit:
-        reasons.append(f"outbox: a reply has been due for {_seconds(now - facts.oldest_due)}s "
-                       f"(limit {stuck_after:.0f}s)")
-    quiet = facts.last_sent is None or now - facts.last_sent > limit
-    if not reasons and facts.oldest_pending is not None and now - facts.oldest_pending > limit and quiet:
-        since = "ever" if facts.last_sent is None else f"in {_seconds(now - facts.last_sent)}s"
-        reasons.append(f"outbox: replies pending for {_seconds(now - facts.oldest_pending)}s and none sent {since} "
-                       f"(limit {stuck_after:.0f}s)")
-    return reasons
-
-
-def outbox_facts(session: Session, now: datetime) -> OutboxFacts:
-    pending = Outbox.status == OutboxStatus.PENDING
-    return OutboxFacts(
-        oldest_due=session.scalar(select(func.min(Outbox.next_attempt_at)).where(pending,
-                                                                                  Outbox.next_attempt_at <= now)),
-        oldest_pending=session.scalar(select(func.min(Outbox.created_at)).where(pending)),
-        last_sent=session.scalar(select(func.max(Outbox.sent_at))),
-    )
-
-
-def health(config: Config, engine: Engine, since: float) -> Health:
-    """The daemon's health now: every mailbox polled lately, the outbox draining, the database answering."""
-    reasons = stale_mailboxes([q.key for q in config.queues], last_polls(), since, time.monotonic(),
-                              config.daemon.poll_interval)
-    try:
-        with Session(engine) as session:
-            now = utcnow()
-            reasons += outbox_problems(outbox_facts(session, now), now, config.metrics.outbox_stuck_after)
-    except SQLAlchemyError as exc:
-        reasons.append(f"database: {first_line(exc)}")
-    return Health(tuple(reasons))
-
-
-def _seconds(delta: timedelta) -> str:
-    return f"{delta.total_seconds():.0f}"
 
 
 # -- scrape-time gauges ------------------------------------------------------------------------------------------
@@ -307,7 +196,7 @@ class MetricsServer:
     def app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path == "/healthz":
-            verdict = health(self.config, self.engine, self.started)
+            verdict = health.check(self.config, self.engine, self.started)
             start_response("200 OK" if verdict.ok else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
             return [verdict.json().encode() + b"\n"]

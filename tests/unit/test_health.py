@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.metrics import IDLE_RENEWAL, Health, OutboxFacts, Poll, outbox_problems, stale_mailboxes
+from mailbot.health import IDLE_RENEWAL, Health, OutboxFacts, Poll, outbox_problems, stale_mailboxes
 
 NOW = datetime(2026, 11, 23, 14, 15, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
