@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,13 @@ CONFIG_ENV = "MAILBOT_CONFIG"
 # The repository's templates: ./run installs mailbot in editable mode, so they sit beside the package.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TABLES = ("database", "storage", "templates", "desk", "smtp", "queues", "accounts", "daemon", "limits", "calendars",
-          "sla", "escalation")
+          "sla", "escalation", "logging", "metrics")
+LogFormat = Literal["text", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+# host:port, the host a name, an IPv4 address or a bracketed IPv6 address: "127.0.0.1:9464", "[::1]:9464".
+LISTEN = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>[0-9]{1,5})"
 # RFC 8601 §2.2: an authserv-id is a `value`, in practice an RFC 2045 token and (§2.5) SHOULD be a domain name.
 AUTHSERV_ID = r'[^\s()<>@,;:\\"/\[\]?=]+'
 # The key that signs our Message-IDs: 32 characters at least (128 bits as hex), so it cannot be guessed.
@@ -123,6 +130,23 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """`format` "text" (the default, for a person at a terminal or journald) or "json" (one object per line)."""
+
+    format: LogFormat = "text"
+    level: LogLevel = "info"
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """`listen` is (host, port) of the /metrics and /healthz server, or None when it is off. /healthz fails when
+    the oldest due reply has waited `outbox_stuck_after` seconds, or replies wait that long and none is sent."""
+
+    listen: tuple[str, int] | None = None
+    outbox_stuck_after: float = 1800.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -138,6 +162,8 @@ class Config:
     sla: Mapping[int, SlaTarget]
     escalation: EscalationConfig
     warnings: tuple[str, ...] = ()
+    logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def queue(self, key: str) -> QueueConfig:
         for queue in self.queues:
@@ -227,6 +253,8 @@ def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True
         sla=read_sla(reader.table(data, "sla", required=False)),
         escalation=read_escalation(reader.table(data, "escalation", required=False)),
         warnings=tuple(reader.warnings),
+        logging=_logging(reader.table(data, "logging", required=False)),
+        metrics=_metrics(reader.table(data, "metrics", required=False)),
     )
 
 
@@ -382,3 +410,24 @@ def _limits(table: Table) -> LimitsConfig:
                           table.data["max_attachment_size"])
     table.done()
     return limits
+
+
+def _logging(table: Table) -> LoggingConfig:
+    settings = LoggingConfig(format=table.choice("format", LOG_FORMATS, LoggingConfig.format),
+                             level=table.choice("level", LOG_LEVELS, LoggingConfig.level))
+    table.done()
+    return settings
+
+
+def _metrics(table: Table) -> MetricsConfig:
+    listen = table.text("listen", "", expected='host:port, such as "127.0.0.1:9464", or "" for off')
+    found = re.fullmatch(LISTEN, listen)
+    if listen and (found is None or not 1 <= int(found["port"]) <= 65535):
+        raise table.error("listen", 'expected host:port with a port 1–65535, such as "127.0.0.1:9464", or "" for '
+                                    'off', listen)
+    metrics = MetricsConfig(
+        listen=(found["host"].strip("[]"), int(found["port"])) if found else None,
+        outbox_stuck_after=table.number("outbox_stuck_after", MetricsConfig.outbox_stuck_after, 1, 7 * 86400),
+    )
+    table.done()
+    return metrics
