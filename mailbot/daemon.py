@@ -55,14 +55,12 @@ def run_once(app: App) -> CycleReport:
     for queue in app.config.queues:
         try:
             report.verdicts.extend(IntakeRunner(app, queue).once())
-        except Unavailable as exc:
-            log.error("mailbox %s: %s", queue.key, exc)
+        except Unavailable as exc:  # said once, by whoever reads the report (`run --once` prints it)
             report.unavailable.append(str(exc))
     SchedulerRunner(scheduled_jobs(app)).once()
     try:
         report.outbox = outgoing_runner(app).drain()
     except Unavailable as exc:
-        log.error("outbox: %s", exc)
         report.unavailable.append(str(exc))
     if report.outbox.unavailable:
         report.unavailable.append(f"SMTP {app.config.smtp.host}:{app.config.smtp.port}: {report.outbox.unavailable}")

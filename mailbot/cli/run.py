@@ -7,6 +7,7 @@ import signal
 import threading
 from typing import Any
 
+from .. import metrics
 from ..app import App
 from ..config import Config
 from ..daemon import run_forever, run_once
@@ -32,7 +33,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
-            run_forever(app, stop)
+            with metrics.serving(config, app.engine):  # when [metrics] listen is set
+                run_forever(app, stop)
             return EXIT_OK
         finally:
             app.close()

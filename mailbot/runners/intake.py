@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import metrics
 from ..app import App
 from ..config import QueueConfig
 from ..desk.ingest import ingest_batch
@@ -24,13 +26,14 @@ from ..desk.verdict import Verdict
 from ..errors import first_line
 from ..locks import AdvisoryLock
 from ..mail.imap_source import ImapSource
-from ..mail.source import Fetched, MailSource, SourceUnavailable
+from ..mail.source import Fetched, MailSource, SourceUnavailable, WaitsForMail
 from .base import Backoff, Runner, Unavailable
 
 log = logging.getLogger(__name__)
 # With the batch it first died in, a message may kill the daemon three times, not four (Mailman's MAX_BAK_COUNT).
 MAX_SOLO_CRASHES = 2
 LEASE_RETRY = 5.0  # seconds between tries for a mailbox another daemon serves: the takeover delay
+IDLE_WAIT = 60.0  # seconds in IDLE before the runner checks its lease and waits again
 
 
 @contextmanager
@@ -93,13 +96,21 @@ class IntakeRunner(Runner):
                 self.lease.release()
 
     def _serve(self, stop: threading.Event) -> None:
-        """Keep one connection: drain, wait for mail, drain again, until told to stop or the lease is lost."""
+        """Keep one connection: drain, wait for mail (IDLE where offered), drain again, until told to stop or the
+        lease is lost."""
+        if self.outage.current is not None:
+            metrics.reconnected(self.queue.key)
         with _outages(), self.open_source() as source:
             while not stop.is_set():
                 self.drain(source)
+                idle = isinstance(source, WaitsForMail) and source.can_idle
+                metrics.poll_succeeded(self.queue.key, "idle" if idle else "poll")
                 self.outage.ok()
                 self.backoff.reset()
-                self.snooze(stop)
+                if isinstance(source, WaitsForMail) and source.can_idle:
+                    source.wait_for_mail(IDLE_WAIT, stop)  # wakes at once on EXISTS; renews IDLE by itself
+                else:
+                    self.snooze(stop)
                 if not self.lease.still_held():
                     log.warning("%s: lost the mailbox lease (database connection gone); taking it again", self.key)
                     return
@@ -135,6 +146,7 @@ class IntakeRunner(Runner):
 
     def _ingest(self, uidvalidity: int, items: list[Fetched]) -> list[Verdict]:
         """One transaction for the batch; the outgoing runner is woken once it has committed."""
+        started = time.monotonic()
         with self.app.sessions() as session:
             verdicts = ingest_batch(session, self.app.config, self.queue, self.key, uidvalidity, items)
             changed = any(v.case_id is not None for v in verdicts)
@@ -143,6 +155,9 @@ class IntakeRunner(Runner):
             session.commit()
         if changed:
             self.app.doorbell.ring()
+        metrics.batch_ingested(self.queue.key, time.monotonic() - started)
+        for verdict in verdicts:
+            metrics.mail_ingested(self.queue.key, verdict.outcome)
         return verdicts
 
     def _ingest_alone(self, uidvalidity: int, item: Fetched) -> list[Verdict]:

@@ -171,7 +171,7 @@ def test_a_message_the_imap_server_cannot_return_is_quarantined_and_the_rest_go_
 
     assert [v.outcome for v in report.verdicts] == [Outcome.QUARANTINE, Outcome.NEW_CASE]
     assert report.verdicts[0].reason == (
-        "the IMAP server could not return it: fetch failed: [SERVERBUG] Internal error occurred")
+        "the IMAP server could not return it: [SERVERBUG] Internal error occurred")
     assert len(desk.folder("Cuarentena")) == 1 and len(desk.folder("Procesados")) == 1
 
 
