@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 from .app import App
@@ -33,7 +34,10 @@ def scheduled_jobs(app: App) -> list[Job]:
 
 
 def outgoing_runner(app: App) -> OutgoingRunner:
-    return OutgoingRunner(app.config, app.sessions, app.templates, app.doorbell)
+    """A claim's lease outlives any one attempt (renewed at each), so a row is taken over only from a daemon that
+    died or hung: a few SMTP timeouts, at least 10 seconds."""
+    lease = timedelta(seconds=max(10.0, 4 * app.config.smtp.timeout))
+    return OutgoingRunner(app.config, app.sessions, app.templates, app.doorbell, lease=lease)
 
 
 def runners(app: App) -> list[Runner]:

@@ -77,9 +77,11 @@ class IntakeRunner(Runner):
             return []
         try:
             with _outages(), self.open_source() as source:
-                return self.drain(source)
+                verdicts = self.drain(source)
         finally:
             self.lease.release()
+        metrics.poll_succeeded(self.queue.key, "poll")
+        return verdicts
 
     def snooze(self, stop: threading.Event) -> None:
         stop.wait(self.app.config.daemon.poll_interval)

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import metrics
 from ..config import Config
 from ..desk import outbox_service as outbox
 from ..desk.accounts import hash_password, mint_password
@@ -53,6 +54,7 @@ class RenderError(Exception):
 
 @dataclass(frozen=True)
 class OutgoingMail:
+    kind: MailKind
     message: EmailMessage
     password: str | None  # a credentials mail's password: hashed and stored before the mail is sent
     stale: str | None = None  # why the last good version of a broken template was used, if it was
@@ -129,6 +131,7 @@ class OutgoingRunner(Runner):
                     accepted = await self._attempt(row_id, transport, report)
                 except ServerUnavailable as exc:
                     report.unavailable = str(exc)
+                    metrics.send_failed("unavailable")
                     return
                 except SQLAlchemyError:
                     raise  # the database, not this row: the drain stops and says so
@@ -152,6 +155,7 @@ class OutgoingRunner(Runner):
         try:
             mail = render(self.config, self.templates, row)
         except RenderError as exc:  # the mail waits for an admin's fix (up to max_attempts); ingest goes on
+            metrics.send_failed("template")
             self._failed(row_id, str(exc), False, report)
             return None
         if mail.password is not None:
@@ -177,6 +181,7 @@ class OutgoingRunner(Runner):
         with self.sessions.begin() as session:
             outbox.mark_sent(session, row_id, str(message["Subject"]), note=note)
         report.sent += 1
+        metrics.mail_sent(mail.kind.value)
         log.info("outbox row %s sent", row_id)
         try:
             with self.sessions.begin() as session:
@@ -190,6 +195,7 @@ class OutgoingRunner(Runner):
             if row is None:
                 return
             status, attempts, retry_at = row.status, row.attempts, row.next_attempt_at
+        metrics.send_failed("permanent" if status is OutboxStatus.DEAD else "temporary")
         if status is OutboxStatus.DEAD:
             report.dead += 1
             log.error("outbox row %s is dead after %d attempt(s): %s", row_id, attempts, error)
@@ -239,7 +245,7 @@ def render(config: Config, templates: Templates, row: outbox.Claimed) -> Outgoin
     if rendered.stale:
         log.warning("outbox row %s rendered with the last good version of a broken template: %s", row.id,
                     rendered.stale)
-    return OutgoingMail(message, password, rendered.stale)
+    return OutgoingMail(row.kind, message, password, rendered.stale)
 
 
 def _plain_text(message: EmailMessage) -> str:
