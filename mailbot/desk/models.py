@@ -245,3 +245,39 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[Created]
     sent_at: Mapped[datetime | None]
+
+
+class PortalSession(Base):
+    """A customer logged in to the portal. The cookie carries a random token and only its sha256 is stored here, so
+    a copy of the database logs nobody in. `password_stamp` ties the session to the password it was opened with:
+    a new password (changed in the portal, or mailed by a reset) ends every session opened before it."""
+
+    __tablename__ = "portal_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    password_stamp: Mapped[str] = mapped_column(String(64))
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[Created]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PortalThrottle(Base):
+    """One counted attempt (a failed login, a password reset asked for) under a hashed key such as the address
+    typed or the client's IP address: rate limits hold across portal processes and restarts."""
+
+    __tablename__ = "portal_throttle"
+    __table_args__ = (Index("ix_portal_throttle_key_at", "key", "at"),)
+    id: Mapped[IntPK]
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[Created] = mapped_column(index=True)
+
+
+class CaseRequest(Base):
+    """The fields of the portal's new-request form that a mail has no place for, kept with the case they opened."""
+
+    __tablename__ = "case_request"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    product: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[str] = mapped_column(Text, default="")  # the manual's "Novedad a reportar"
+    contact_hours: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
