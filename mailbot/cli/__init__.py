@@ -14,14 +14,14 @@ from ..config import ConfigError, load_config
 from ..errors import first_line
 from ..locks import LockError
 from ..store import SchemaError
-from . import cases, db, outbox, run
+from . import cases, db, outbox, portal, run
 from .output import EXIT_FAILURE, EXIT_USAGE, UserError
 
 log = logging.getLogger("mailbot")
 # Each registers its subcommands; a new command group is a module and a line here.
-COMMANDS = (run, cases, outbox, db)
+COMMANDS = (run, cases, outbox, db, portal)
 # Commands that read secrets (passwords, the signing key); the others work without them in the environment.
-NEEDS_SECRETS = {run.cmd_run}
+NEEDS_SECRETS = {run.cmd_run, portal.cmd_portal}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
