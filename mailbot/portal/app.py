@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ..config import Config
 from . import views_auth, views_cases
+from .body_limit import AllowBody, BodyLimit
 from .headers import SecurityHeaders
 from .i18n import size_text
 from .web import PasswordChangeRequired, Portal, SignInRequired, page, portal_of, url, visitor
@@ -28,7 +29,8 @@ def create_app(config: Config, portal: Portal | None = None) -> Starlette:
     """The ASGI app `mailbot portal` serves. It opens the database now (a missing schema fails here, not at the
     first request) and closes it when the server shuts down."""
     portal = portal or Portal.open(config)
-    upload = config.limits.max_message_size  # a reply or a request with its files is at most a mail's size
+    # A reply or a request with its files may be as large as a mail; other forms are small.
+    upload = [Middleware(AllowBody, limit=config.limits.max_message_size)]
     routes: list[BaseRoute] = [
         Route("/", views_auth.home, name="home"),
         Route("/login", views_auth.login_page, name="login"),
@@ -40,10 +42,10 @@ def create_app(config: Config, portal: Portal | None = None) -> Starlette:
         Route("/reset", views_auth.reset, methods=["POST"], name="reset_submit"),
         Route("/cases", views_cases.cases_page, name="cases"),
         Route("/cases/{number}", views_cases.case_page, name="case"),
-        Route("/cases/{number}/reply", views_cases.reply, methods=["POST"], name="reply", max_body_size=upload),
+        Route("/cases/{number}/reply", views_cases.reply, methods=["POST"], name="reply", middleware=upload),
         Route("/cases/{number}/files/{attachment:int}", views_cases.attachment, name="attachment"),
         Route("/new", views_cases.new_page, name="new"),
-        Route("/new", views_cases.new_request, methods=["POST"], name="new_submit", max_body_size=upload),
+        Route("/new", views_cases.new_request, methods=["POST"], name="new_submit", middleware=upload),
         Route("/static/portal.css", views_cases.stylesheet, name="stylesheet"),
         Route("/static/site.css", views_cases.site_stylesheet, name="site_stylesheet"),
     ]
@@ -60,6 +62,7 @@ def create_app(config: Config, portal: Portal | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders, https=config.portal.secure),
+            Middleware(BodyLimit, limit=SMALL_FORM),
             # Only requests for the portal's own host name: a DNS-rebinding page cannot reach it through a browser.
             Middleware(TrustedHostMiddleware, allowed_hosts=[urlsplit(config.portal.base_url).hostname or ""]),
         ],
@@ -70,7 +73,6 @@ def create_app(config: Config, portal: Portal | None = None) -> Starlette:
             Exception: _server_error,
         },
         lifespan=lifespan,
-        max_body_size=SMALL_FORM,
     )
     app.state.portal = portal
     return app

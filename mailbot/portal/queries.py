@@ -6,6 +6,7 @@ exist or belongs to someone else: guessing numbers and ids learns nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -15,6 +16,8 @@ from ..config import Config
 from ..desk.models import Attachment, Case, CaseRequest, Contact, Entry, EntryKind, MailKind, Outbox, State
 
 PAGE_SIZE = 25
+# A case number as a URL may carry it: checked before it reaches SQL (PostgreSQL refuses a NUL in text outright).
+_NUMBER = re.compile(r"[A-Za-z]{1,6}[0-9]{7}")
 # What the customer sees of a case's history: their (and their colleagues') mails and the agents' replies. System
 # mail is shown only when it is the acknowledgement; credentials, internal notes, automatic mail and any kind added
 # later (unverified mail, notifications) stay hidden until they are listed here.
@@ -52,6 +55,8 @@ def list_cases(session: Session, scope: Scope, state: State | None, page: int) -
 
 
 def find_case(session: Session, scope: Scope, number: str) -> Case | None:
+    if not _NUMBER.fullmatch(number):
+        return None
     return session.scalars(select(Case).where(Case.number == number.upper(), scope.cases())).one_or_none()
 
 
@@ -67,6 +72,8 @@ def shown_entries(session: Session, case: Case) -> list[Entry]:
 
 def find_attachment(session: Session, scope: Scope, number: str, attachment_id: int) -> Attachment | None:
     """An attachment of a shown entry of a case in scope; None for anything else."""
+    if not _NUMBER.fullmatch(number):
+        return None
     return session.scalars(
         select(Attachment).join(Entry, Attachment.entry_id == Entry.id).join(Case, Entry.case_id == Case.id)
         .where(Attachment.id == attachment_id, Case.number == number.upper(), scope.cases(), _shown())

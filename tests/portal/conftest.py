@@ -109,7 +109,7 @@ def portal_for(tmp_path: Path, db_url: str, dovecot: PrivateDovecot, sink: SmtpC
     desk = Desk(path, dovecot, sink, users)
     assert desk.cli("db", "upgrade") == 0
     desk.deliver(with_attachment(CUSTOMER, "Certificado vencido", "RUT.pdf", b"%PDF-1.4 RUT de Marta\n"))
-    desk.deliver(mail(STRANGER, "Factura de otra empresa"))
+    desk.deliver(with_attachment(STRANGER, "Factura de otra empresa", "factura.pdf", b"%PDF-1.4 factura ajena\n"))
     desk.deliver(mail(COLLEAGUE, "Solicitud del colega"))
     report = desk.run_once()
     assert report.outbox.sent == 6, report
