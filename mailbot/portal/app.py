@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from . import views_auth, views_cases
 from .body_limit import AllowBody, BodyLimit
 from .headers import SecurityHeaders
 from .i18n import size_text
-from .web import PasswordChangeRequired, Portal, SignInRequired, page, portal_of, url, visitor
+from .web import PasswordChangeRequired, Portal, SignInRequired, Visitor, page, portal_of, url, visitor
 
 # Forms without files (login, password, reset, logout) are small; a larger body is refused before it is read.
 SMALL_FORM = 64 * 1024
@@ -100,7 +101,7 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code if exc.status_code in (400, 403, 404, 405, 413) else 400
     size = size_text(portal_of(request).config.limits.max_message_size)
-    response = page(request, visitor(request), "error", status,
+    response = page(request, _no_new_cookie(request), "error", status,
                     message=portal_of(request).pages.words(f"error_{status}", size=size))
     response.headers.update(exc.headers or {})  # e.g. Allow, with a 405
     return response
@@ -108,4 +109,11 @@ async def _error_page(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     """A page in the customer's words; Starlette re-raises the exception after it, so the server logs it."""
-    return page(request, visitor(request), "error", 500, message=portal_of(request).pages.words("error_500"))
+    return page(request, _no_new_cookie(request), "error", 500,
+                message=portal_of(request).pages.words("error_500"))
+
+
+def _no_new_cookie(request: Request) -> Visitor:
+    """Error pages set no CSRF cookie: the browser's /favicon.ico, answered 404 outside the portal's path, would
+    otherwise replace the cookie the login form's token was made for."""
+    return replace(visitor(request), fresh=False)

@@ -262,3 +262,15 @@ def test_resets_are_limited_per_address_silently_and_per_client_openly(portal: P
 def _main(html: str) -> str:
     """The page's main content, without the form's per-visitor token."""
     return html.split('<main id="main" tabindex="-1">')[1].split("</main>")[0]
+
+
+def test_the_browsers_favicon_request_does_not_replace_the_cookie_the_login_form_was_made_for(portal: Portal) -> None:
+    """This used to answer 403 to every first login in Chromium: the 404 for /favicon.ico, outside the portal's
+    path and so without its cookies, set a new CSRF nonce on the portal's path."""
+    token = portal.token()
+
+    favicon = portal.client.get("/favicon.ico")
+
+    assert favicon.status_code == 404 and "set-cookie" not in favicon.headers
+    assert portal.post("/login", {"username": CUSTOMER, "password": portal.passwords[CUSTOMER]},
+                       token=token).status_code == 303
