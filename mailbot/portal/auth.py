@@ -66,9 +66,10 @@ def reset_limits(portal: PortalConfig) -> tuple[Limit, Limit]:
 
 
 def log_in(db: Database, config: Config, username: str, password: str, remember: bool, client: str,
-           now: datetime) -> Login:
-    """Check the password and open a session. Over either limit nothing is checked; an unknown address costs one
-    argon2 verification like a wrong password, so neither the answer nor its time tells who has a user."""
+           now: datetime, replacing: str | None = None) -> Login:
+    """Check the password and open a session, ending the one the browser had (`replacing`, its token). Over either
+    limit nothing is checked; an unknown address costs one argon2 verification like a wrong password, so neither
+    the answer nor its time tells who has a user."""
     address = username.strip().lower()
     by_address, by_client = login_limits(config.portal)
     with db.read() as session:
@@ -93,6 +94,8 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
         if rehashed is not None and contact.password_hash == known.password_hash:
             contact.password_hash = rehashed
         throttle.forget(session, by_address, address)
+        if replacing:
+            sessions.end(session, replacing)
         token = sessions.start(session, config.portal, contact, remember, now)
     log.info("portal: contact %d logged in (client %s)", known.id, client)
     return Login(Outcome.OK, token, known.must_change)

@@ -39,7 +39,7 @@ def _login(request: Request, form: Submitted) -> Response:
     portal = portal_of(request)
     remember = form.fields.get("remember") == "on"
     result = auth.log_in(portal.db, portal.config, form.text("username"), form.fields.get("password", ""), remember,
-                         client_of(request), utcnow())
+                         client_of(request), utcnow(), replacing=request.cookies.get(SESSION_COOKIE))
     back_to = _back_to(request, form.fields.get("next"))
     if result.outcome is auth.Outcome.OK:
         assert result.token is not None

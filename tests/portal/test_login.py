@@ -274,3 +274,11 @@ def test_the_browsers_favicon_request_does_not_replace_the_cookie_the_login_form
     assert favicon.status_code == 404 and "set-cookie" not in favicon.headers
     assert portal.post("/login", {"username": CUSTOMER, "password": portal.passwords[CUSTOMER]},
                        token=token).status_code == 303
+
+
+def test_logging_in_again_replaces_the_browsers_earlier_session(portal: Portal) -> None:
+    portal.login(CUSTOMER)
+    portal.login(CUSTOMER)
+
+    with portal.desk.session() as session:
+        assert len(session.scalars(select(PortalSession)).all()) == 1
