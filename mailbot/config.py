@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,11 @@ TLS_MODES: tuple[TlsMode, ...] = ("none", "starttls", "ssl")
 LANGUAGES = ("es", "en")
 CONFIG_ENV = "MAILBOT_CONFIG"
 # The repository's templates: ./run installs mailbot in editable mode, so they sit beside the package.
+# Folders of templates/ that are not a queue's overrides: the languages and the portal's pages.
+RESERVED_QUEUE_KEYS = frozenset({"es", "en", "portal"})
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TABLES = ("database", "storage", "templates", "desk", "smtp", "queues", "accounts", "daemon", "limits", "calendars",
-          "sla", "escalation", "logging", "metrics")
+          "sla", "escalation", "logging", "metrics", "portal")
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
@@ -147,6 +150,40 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class PortalConfig:
+    """The customer portal (`mailbot portal`): where it listens, the address customers use, and its limits.
+
+    `base_url` is always set ([desk] portal_url unless given). `session_secret` signs the portal's forms; None when
+    not configured (the portal then makes one per process) and whenever the configuration was loaded without
+    secrets."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    base_url: str = ""
+    session_secret: str | None = field(default=None, repr=False)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    temporary_password_days: int = 7
+    session_hours: int = 12
+    remember_days: int = 30
+    account_cases: bool = False
+    login_failures_per_account: int = 5
+    login_failures_per_client: int = 20
+    login_failure_window: float = 900.0
+    resets_per_hour: int = 3
+    stylesheet: Path | None = None
+
+    @property
+    def secure(self) -> bool:
+        """Served over HTTPS (behind a proxy that terminates TLS): cookies are then `Secure`."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def base_path(self) -> str:
+        """The path the portal lives under: "" for the root, else "/csm" (no trailing slash)."""
+        return urllib.parse.urlsplit(self.base_url).path.rstrip("/")
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -161,6 +198,7 @@ class Config:
     calendars: Mapping[str, BusinessCalendar]
     sla: Mapping[int, SlaTarget]
     escalation: EscalationConfig
+    portal: PortalConfig = PortalConfig()
     warnings: tuple[str, ...] = ()
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
@@ -252,6 +290,7 @@ def load_config(path: str | os.PathLike[str] | None = None, secrets: bool = True
         calendars=calendars,
         sla=read_sla(reader.table(data, "sla", required=False)),
         escalation=read_escalation(reader.table(data, "escalation", required=False)),
+        portal=_portal(reader.table(data, "portal", required=False), desk),
         warnings=tuple(reader.warnings),
         logging=_logging(reader.table(data, "logging", required=False)),
         metrics=_metrics(reader.table(data, "metrics", required=False)),
@@ -326,6 +365,8 @@ def _queues(reader: Reader, data: Any, calendars: Mapping[str, BusinessCalendar]
     for index, item in enumerate(data):
         table = Table(reader, f"queues.{index}", item)
         key = table.text("key", pattern="[a-z0-9][a-z0-9_.-]*", expected="a short lower-case name such as mesadeayuda")
+        if key in RESERVED_QUEUE_KEYS:  # templates/<key>/ holds a queue's overrides; these folders are taken
+            raise table.error("key", f"expected a name other than {', '.join(sorted(RESERVED_QUEUE_KEYS))}", key)
         table.name = f"queues.{key}"
         address = table.text("address", pattern=ADDRESS, expected="an e-mail address")
         if "imap" not in item:
@@ -431,3 +472,58 @@ def _metrics(table: Table) -> MetricsConfig:
     )
     table.done()
     return metrics
+
+
+# IPv4 or IPv6 addresses or networks (uvicorn's forwarded_allow_ips), or "*" for any.
+_PROXY = r"\*|[0-9a-f.:]+(/[0-9]{1,3})?"
+
+
+def _portal(table: Table, desk: DeskConfig) -> PortalConfig:
+    default = PortalConfig()
+    listen = table.text("listen", f"{default.listen_host}:{default.listen_port}")
+    host, port = _host_port(table, listen)
+    base_url = table.text("base_url", "")
+    if not _is_base_url(base_url or desk.portal_url):
+        raise (table.error("base_url", "expected the http:// or https:// address customers open, without ? or #",
+                           base_url) if base_url else
+               table.error("base_url", "missing; [desk] portal_url is not an http:// or https:// address, so give "
+                                       "the portal's own", desk.portal_url))
+    stylesheet = table.text("stylesheet", "")
+    portal = PortalConfig(
+        listen_host=host,
+        listen_port=port,
+        base_url=(base_url or desk.portal_url).rstrip("/"),
+        session_secret=table.secret("session_secret", required=False, min_length=SECRET_MIN_LENGTH),
+        trusted_proxies=table.text_list("trusted_proxies", _PROXY, 'an IP address or network, or "*"',
+                                        '["127.0.0.1"]') if "trusted_proxies" in table.data else
+        default.trusted_proxies,
+        temporary_password_days=table.integer("temporary_password_days", default.temporary_password_days, 1, 90),
+        session_hours=table.integer("session_hours", default.session_hours, 1, 24 * 7),
+        remember_days=table.integer("remember_days", default.remember_days, 1, 365),
+        account_cases=table.flag("account_cases", default.account_cases),
+        login_failures_per_account=table.integer("login_failures_per_account",
+                                                 default.login_failures_per_account, 1, 1000),
+        login_failures_per_client=table.integer("login_failures_per_client", default.login_failures_per_client,
+                                                1, 100_000),
+        login_failure_window=table.number("login_failure_window", default.login_failure_window, 60, 86400),
+        resets_per_hour=table.integer("resets_per_hour", default.resets_per_hour, 1, 100),
+        stylesheet=table.reader.resolve(stylesheet) if stylesheet else None,
+    )
+    if portal.stylesheet is not None and not portal.stylesheet.is_file():
+        raise table.error("stylesheet", f"expected a CSS file; {portal.stylesheet} is not one", stylesheet)
+    table.done()
+    return portal
+
+
+def _host_port(table: Table, listen: str) -> tuple[str, int]:
+    """ "127.0.0.1:8080", "[::1]:8080" or "0.0.0.0:80" → (host, port)."""
+    host, _, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise table.error("listen", 'expected HOST:PORT such as "127.0.0.1:8080" or "[::1]:8080"', listen)
+    return host, int(port)
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,11 +21,15 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from . import cli
+from .desk.accounts import PASSWORD_LENGTH
 from .servers.dovecot import DovecotUnavailable, PrivateDovecot
 from .servers.desk_config import PASSWORD_FILE, LoopbackQueue, write_loopback_config
+from .servers.ports import free_port, wait_for_port
 from .servers.smtp_capture import SmtpCapture
 
 MARKER = ".mailbot-demo"
+PORTAL_PATH = "/csm"
+PORTAL_SECRET_FILE = "portal.secret"
 ACCOUNTS = {"transportes.example.org": "Transportes Ejemplo S.A.S.", "austral.example.org": "Grupo Austral Ejemplo S.A.S."}
 QUEUES = {
     "mesadeayuda": ("mesadeayuda@example.com", "Mesa de ayuda",
@@ -95,6 +101,49 @@ def replies(capture: SmtpCapture) -> list[tuple[str, bytes]]:
     return [("mesadeayuda", reply.as_bytes()), ("mesadeayuda", by_number.as_bytes())]
 
 
+def temporary_password(message: EmailMessage) -> str | None:
+    """The temporary password a credentials mail carries: the text part's line that is exactly one (see
+    desk/accounts.py: PASSWORD_LENGTH letters and digits); None for any other mail."""
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    found = re.search(rf"^([A-Za-z0-9]{{{PASSWORD_LENGTH}}})$", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def add_portal(config_path: Path, port: int) -> str:
+    """Point the demo desk's portal at loopback: the credentials mails link to it, and `mailbot portal` serves it
+    there with a session secret of its own (a 0600 file beside the configuration). Returns its address."""
+    url = f"http://127.0.0.1:{port}{PORTAL_PATH}"
+    secret = config_path.parent / PORTAL_SECRET_FILE
+    secret.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    text = config_path.read_text(encoding="utf-8")
+    # write_loopback_config names a portal on example.com; this desk's is the one on loopback.
+    text = re.sub(r'^portal_url = ".*"$', f'portal_url = "{url}"', text, count=1, flags=re.MULTILINE)
+    text += f'[portal]\nlisten = "127.0.0.1:{port}"\nsession_secret_file = "{PORTAL_SECRET_FILE}"\n'
+    config_path.write_text(text, encoding="utf-8")
+    return url + "/"
+
+
+def demo_login(capture: SmtpCapture) -> tuple[str, str] | None:
+    """The first customer's address and the temporary password their credentials mail carried."""
+    for mail in capture.captured:
+        password = temporary_password(mail.message)
+        if password is not None:
+            return mail.rcpt_tos[0], password
+    return None
+
+
+def start_portal(config: list[str], port: int) -> subprocess.Popen[bytes] | None:
+    """`mailbot portal` in a process of its own, as it runs beside the daemon in production."""
+    process = subprocess.Popen([sys.executable, "-m", "mailbot", *config, "portal"])
+    if wait_for_port("127.0.0.1", port, timeout=20):
+        return process
+    process.terminate()
+    process.wait(10)
+    return None
+
+
 def append(dovecot: PrivateDovecot, mails: list[tuple[str, bytes]]) -> None:
     for queue, raw in mails:
         with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as client:
@@ -138,7 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         queues=[LoopbackQueue(key, address, name, imap_user=key, hours_text=hours)
                 for key, (address, name, hours) in QUEUES.items()],
     )
+    portal_port = free_port()
+    portal_url = add_portal(config_path, portal_port)
     config = ["--config", str(config_path)]
+    portal: subprocess.Popen[bytes] | None = None
     try:
         print(f"Dovecot IMAP on 127.0.0.1:{dovecot.port}, SMTP capture on 127.0.0.1:{capture.port}")
         print(f"Configuration: {config_path}\nMail the desk sent: {capture.mbox_path}\n")
@@ -152,13 +204,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.main([*config, "cases", "list"])
         print(f"\n{len(capture.captured)} mails sent by the desk are in {capture.mbox_path}")
         print(f"Try: .venv/bin/mailbot --config {config_path} cases show CS0000001")
+        login = demo_login(capture)
         if args.once:
+            print(f"\nWithout --once the demo also serves the customer portal at {portal_url}")
             return 0
+        portal = start_portal(config, portal_port)
+        if portal is None:
+            print("demo: the portal did not start; see its log above", file=sys.stderr)
+            return 1
+        print(f"\nCustomer portal: {portal_url}")
+        if login is not None:
+            print(f"Demo login: {login[0]} with the temporary password {login[1]} (from its credentials mail)")
         print(f"\nThe daemon keeps running; append mail to IMAP user 'mesadeayuda' (password in "
-              f"{root / PASSWORD_FILE}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.")
+              f"{root / PASSWORD_FILE}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.", flush=True)
         time.sleep(0.1)
         return cli.main([*config, "run"])
     finally:
+        if portal is not None:
+            portal.terminate()  # SIGTERM: uvicorn finishes the requests in hand
+            portal.wait(30)
         capture.stop()
         dovecot.stop()
         if temporary:

@@ -29,6 +29,9 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
+PORTAL_PAGES = "portal"  # templates/portal/: the customer portal's pages; a queue may not be called so
+
+
 def check(templates: Templates, queues: Sequence[str]) -> list[Problem]:
     """Everything to fix before these templates go out: each mail compiled and rendered with every sample context,
     in each language and with each queue's overrides; then, in every file, what the samples may not reach: unknown
@@ -82,8 +85,8 @@ def _one_per_line(problems: list[Problem]) -> list[Problem]:
 def _folders(root: Path, queues: Sequence[str], problems: list[Problem]) -> Iterator[tuple[str | None, str, Path]]:
     """(queue or None, language, folder) for every folder mailbot reads; a problem for each one it never reads."""
     for child in sorted(root.iterdir()):
-        if child.name.startswith(".") or not child.is_dir():
-            continue
+        if child.name.startswith(".") or not child.is_dir() or child.name == PORTAL_PAGES:
+            continue  # the portal's pages are web pages, not mails (mailbot/portal/pages.py reads them)
         if child.name in LANGUAGES:
             yield None, child.name, child
         elif child.name in queues:

@@ -98,6 +98,9 @@ SAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
         _customer(username=CONTACT["email"], password="Ej3mploTmp9kQ2xZ"),
         _customer(contact={**CONTACT, "name": ""}, username=CONTACT["email"], password="Ej3mploTmp9kQ2xZ"),
     ),
+    "password_reset": (
+        {"desk": DESK, "queue": QUEUE, "contact": CONTACT, "username": CONTACT["email"], "password": "Ej3mploTmp9kQ2xZ"},
+    ),
     "agent_notify": (
         _customer(event="new_case", message=CUSTOMER_MAIL, entries=[]),
         _customer(event="follow_up", case=_case(state="En curso", owner="Andrés Gómez"), message=FOLLOW_UP,

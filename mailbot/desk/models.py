@@ -83,6 +83,12 @@ class OutboxStatus(enum.Enum):
 class MailKind(enum.Enum):
     ACK = "ack"
     CREDENTIALS = "credentials"
+    PASSWORD_RESET = "password_reset"
+
+    @property
+    def carries_password(self) -> bool:
+        """A temporary password is minted for each attempt of this mail, and its body is never kept."""
+        return self in (MailKind.CREDENTIALS, MailKind.PASSWORD_RESET)
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -262,3 +268,39 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
+
+
+class PortalSession(Base):
+    """A customer logged in to the portal. The cookie carries a random token and only its sha256 is stored here, so
+    a copy of the database logs nobody in. `password_stamp` ties the session to the password it was opened with:
+    a new password (changed in the portal, or mailed by a reset) ends every session opened before it."""
+
+    __tablename__ = "portal_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    password_stamp: Mapped[str] = mapped_column(String(64))
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[Created]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PortalThrottle(Base):
+    """One counted attempt (a failed login, a password reset asked for) under a hashed key such as the address
+    typed or the client's IP address: rate limits hold across portal processes and restarts."""
+
+    __tablename__ = "portal_throttle"
+    __table_args__ = (Index("ix_portal_throttle_key_at", "key", "at"),)
+    id: Mapped[IntPK]
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[Created] = mapped_column(index=True)
+
+
+class CaseRequest(Base):
+    """The fields of the portal's new-request form that a mail has no place for, kept with the case they opened."""
+
+    __tablename__ = "case_request"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    product: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[str] = mapped_column(Text, default="")  # the manual's "Novedad a reportar"
+    contact_hours: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")

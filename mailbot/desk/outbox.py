@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail
 from ..mail.sanitize import greeting_name, one_line
-from .models import Case, Contact, MailKind, Outbox, utcnow
+from .models import Case, Contact, MailKind, Outbox, OutboxStatus, utcnow
 
 # RFC 5322 does not limit References, but some servers refuse long header lines: keep the newest ids.
 MAX_REFERENCES = 20
@@ -49,6 +50,18 @@ def credentials_context(config: Config, queue: QueueConfig, contact: Contact, ca
     """Everything but the password, which the outgoing runner mints on each attempt (see runners/outgoing); the
     case it came with names the mail ("[CS0000001] …"), so a reply to it threads."""
     return {**ack_context(config, queue, case), "contact": _contact(contact), "username": contact.email}
+
+
+def password_reset_context(config: Config, queue: QueueConfig, contact: Contact) -> dict[str, Any]:
+    """A new temporary password asked for on the portal: everything but the password, minted when it is sent."""
+    return {**_desk(config, queue), "contact": _contact(contact), "username": contact.email}
+
+
+def credentials_in_flight(session: Session, contact: Contact) -> bool:
+    """Whether a mail carrying a temporary password to `contact` is queued or being sent (not sent, not dead)."""
+    return bool(session.scalar(select(exists().where(
+        Outbox.contact_id == contact.id, Outbox.kind.in_([k for k in MailKind if k.carries_password]),
+        Outbox.status.not_in([OutboxStatus.SENT, OutboxStatus.DEAD])))))
 
 
 def enqueue_reply(

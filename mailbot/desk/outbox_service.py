@@ -104,7 +104,7 @@ def mark_sent(session: Session, row_id: int, subject: str, now: datetime | None 
     row.status, row.sent_at, row.subject, row.last_error = OutboxStatus.SENT, now, subject, note
     row.attempts += 1
     row.claimed_by = row.lease_until = None
-    if row.kind is MailKind.CREDENTIALS and row.contact_id is not None:
+    if row.kind.carries_password and row.contact_id is not None:
         contact = session.get(Contact, row.contact_id)
         assert contact is not None
         contact.credentials_sent_at = now  # what ingest asks before queueing credentials again
@@ -147,7 +147,7 @@ def record_sent(session: Session, row_id: int, author: str, text: str) -> Entry 
         return None
     case_ = session.get(Case, row.case_id)
     assert case_ is not None
-    if row.kind is MailKind.CREDENTIALS:
+    if row.kind.carries_password:
         text = SECRET_BODY.get(row.language, SECRET_BODY["es"])
     entry = Entry(direction=Direction.OUT, kind=EntryKind.SYSTEM, author=author, subject=row.subject, text=text,
                   message_id=row.message_id)

@@ -218,7 +218,7 @@ def render(config: Config, templates: Templates, row: outbox.Claimed) -> Outgoin
     """The mail for one row, rendered now. A credentials mail gets a new password and a new Message-ID on every
     attempt (see outbox_service.store_credentials); any other mail keeps the Message-ID it was queued with."""
     context, password, message_id = dict(row.context), None, row.message_id
-    if row.kind is MailKind.CREDENTIALS:
+    if row.kind.carries_password:
         password = context["password"] = mint_password()
         message_id = new_message_id(config.desk.message_id_domain)
     try:

@@ -407,7 +407,7 @@ WRONG = [
      f"[escalation.levels.1] notify: {NOT_OURS}", "level-notifies-the-desk"),
     ({"top": "[escalaton]\ninterval = 60\n"},
      "[escalaton]: unknown table; known tables here: accounts, calendars, daemon, database, desk, escalation, limits, "
-     'logging, metrics, queues, sla, smtp, storage, templates (did you mean "escalation"?)', "table-typo"),
+     'logging, metrics, portal, queues, sla, smtp, storage, templates (did you mean "escalation"?)', "table-typo"),
 ]
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ...mail.subject import find_case_number, normalize_subject, strip_case_tag
 from .. import cases
 from ..accounts import get_or_create_contact
-from ..models import Case, Contact, EntryKind, MailKind, Outbox, OutboxStatus, Outcome
-from ..outbox import ack_context, credentials_context, enqueue_reply
+from ..models import Case, Contact, EntryKind, MailKind, Outcome
+from ..outbox import ack_context, credentials_context, credentials_in_flight, enqueue_reply
 from ..verdict import Verdict
 from .base import Inbound
 
@@ -37,11 +36,7 @@ def open_unanswered(inbound: Inbound) -> Verdict:
 def needs_credentials(session: Session, contact: Contact) -> bool:
     """Decided from the contact's state, not from "this mail created the contact": a customer first seen through
     bulk mail, or whose credentials mail went dead, gets credentials with their next answered case."""
-    if contact.credentials_sent_at is not None:
-        return False
-    in_flight = exists().where(Outbox.contact_id == contact.id, Outbox.kind == MailKind.CREDENTIALS,
-                               Outbox.status.not_in([OutboxStatus.SENT, OutboxStatus.DEAD]))
-    return not session.scalar(select(in_flight))
+    return contact.credentials_sent_at is None and not credentials_in_flight(session, contact)
 
 
 def _open(inbound: Inbound) -> Case:

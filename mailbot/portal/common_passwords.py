@@ -1,0 +1,34 @@
+"""Common passwords of 12 characters or more (shorter ones are refused anyway), in Spanish and English.
+
+Gathered from the passwords most often found in public breach lists and the patterns Spanish-speaking users pick
+(keyboard rows, counting, "contraseña", team and country names with a year). Compared case- and accent-folded.
+"""
+
+from __future__ import annotations
+
+_WORDS = """
+123456789012 1234567890123 12345678901234 123456789123 123123123123 123412341234 111111111111 000000000000
+121212121212 112233445566 987654321098 098765432109 123456123456 147258369147 135792468013 999999999999
+qwertyuiopas qwertyuiop12 qwertyuiop123 qwerty123456 qwertyqwerty 1q2w3e4r5t6y 1qaz2wsx3edc qazwsxedcrfv
+asdfghjklñ12 asdfghjkl123 zxcvbnm12345 poiuytrewq12 qweasdzxc123 1qazxsw23edc zaq12wsxcde3 q1w2e3r4t5y6
+abcdefghijkl abcdefghijk1 abc123456789 abcd12345678 aaaaaaaaaaaa abcabcabcabc
+password1234 password12345 password123456 passwordpassword password2023 password2024 password2025
+password2026 mypassword123 thisismypassword iloveyou1234 iloveyouforever letmein12345 welcome12345
+welcometomyworld administrator administrador admin1234567 adminadmin123 changeme1234 secretpassword
+superman1234 football1234 baseball1234 starwars1234 sunshine1234 princess1234 trustno11234 monkey123456
+dragon123456 master123456 whatever1234 freedom12345 computer1234 internet1234 security1234 helloworld12
+contraseña12 contraseña123 contraseña1234 contraseña2023 contraseña2024 contraseña2025 contraseña2026
+micontraseña micontraseña1 micontraseña123 nuevacontraseña contraseñanueva contraseñasegura clavesegura1
+clavesegura123 clavesegura2024 clavesegura2025 clavesegura2026 miclavesegura contrasenasegura
+mesadeayuda1 mesadeayuda123 mesadeayuda2024 mesadeayuda2025 mesadeayuda2026 soportetecnico soporte12345
+bienvenido12 bienvenido123 bienvenido2024 bienvenido2025 bienvenido2026 bienvenidos123 holamundo123
+teamo1234567 teamomucho123 teamoconmigo tequieromucho teamoamor123 mariposa1234 princesa1234
+colombia1234 colombia2023 colombia2024 colombia2025 colombia2026 bogotacolombia millonarios1 nacional1234
+americadecali atleticonacional realmadrid12 barcelona123 barcelona1234 independiente futbolclub12
+bogota123456 medellin1234 cartagena123 barranquilla
+tuclavesegura 1234567890ab abcdef123456 12345678abcd 12345678qwer qwer12345678 asdf12345678
+passw0rd1234 p4ssw0rd1234 pa55word1234 contrasena12 contrasena123 contrasena1234 contrasena2024
+contrasena2025 contrasena2026 enero2024enero temporal1234 temporal12345 cambiame1234 cambiar12345
+usuario12345 usuario123456 usuarioportal portal123456 portal2024portal
+""".split()
+COMMON_PASSWORDS: frozenset[str] = frozenset(_WORDS)

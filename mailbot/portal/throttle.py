@@ -1,0 +1,46 @@
+"""Rate limits that hold across portal processes and restarts: attempts counted in the database per hashed key."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..desk.models import PortalThrottle
+
+# Attempts older than this are of no limit's concern any more: each recording sweeps them away.
+KEEP = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` attempts per `window` under one key, such as the failed logins of one address."""
+
+    name: str
+    count: int
+    window: timedelta
+
+    def key(self, value: str) -> str:
+        """The stored key: a hash, so the table holds neither addresses nor IP addresses."""
+        return hashlib.sha256(f"{self.name}:{value.strip().lower()}".encode()).hexdigest()
+
+
+def reached(session: Session, limit: Limit, value: str, now: datetime) -> bool:
+    """Whether `value` has used up its attempts: the next one is refused, unchecked."""
+    used = session.scalar(select(func.count()).select_from(PortalThrottle)
+                          .where(PortalThrottle.key == limit.key(value), PortalThrottle.at > now - limit.window))
+    return (used or 0) >= limit.count
+
+
+def record(session: Session, limit: Limit, value: str, now: datetime) -> None:
+    session.execute(delete(PortalThrottle).where(PortalThrottle.at < now - KEEP))
+    session.add(PortalThrottle(key=limit.key(value), at=now))
+    session.flush()
+
+
+def forget(session: Session, limit: Limit, value: str) -> None:
+    """Start `value` afresh, as after a successful login."""
+    session.execute(delete(PortalThrottle).where(PortalThrottle.key == limit.key(value)))

@@ -1,0 +1,54 @@
+"""The portal's password rules (NIST SP 800-63B): length, not common, not the temporary one, not the address."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbot.desk.accounts import hash_password, mint_password
+from mailbot.portal.passwords import MIN_LENGTH, problems, stamp, verify
+
+ADDRESS = "marta.ruiz@transportes.example.org"
+TEMPORARY = "9LT7PGcAdw3hfg2D"
+TEMPORARY_HASH = hash_password(TEMPORARY)
+
+
+@pytest.mark.parametrize(("new", "expected"), [
+    pytest.param("caballo correcto batería grapa", [], id="a passphrase"),
+    pytest.param("Zq8#mW2!vR5t", [], id="twelve mixed characters"),
+    pytest.param("corto123", ["err_too_short"], id="short"),
+    pytest.param("a" * 11, ["err_too_short"], id="eleven"),
+    pytest.param("x" * 1001, ["err_too_long"], id="a megabyte is not a password"),
+    pytest.param("contraseña2024", ["err_common"], id="common Spanish"),
+    pytest.param("Contrasena2024!", ["err_common"], id="common, accents and case and a trailing symbol"),
+    pytest.param("qwertyuiop123", ["err_common"], id="keyboard row"),
+    pytest.param("123456789012", ["err_common"], id="counting"),
+    pytest.param("abababababab", ["err_common"], id="two characters repeated"),
+    pytest.param("Colombia2025", ["err_common"], id="country and year"),
+    pytest.param(TEMPORARY, ["err_unchanged"], id="the temporary password itself"),
+    pytest.param(f"{ADDRESS}!", ["err_is_address"], id="the address"),
+    pytest.param(f"x{ADDRESS.upper()}x", ["err_is_address"], id="the address in capitals"),
+])
+def test_new_password_rules(new: str, expected: list[str]) -> None:
+    assert problems(new, ADDRESS, TEMPORARY_HASH) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=MIN_LENGTH - 1))
+def test_anything_shorter_than_twelve_is_refused_for_its_length(new: str) -> None:
+    assert problems(new, ADDRESS, None) == ["err_too_short"]
+
+
+def test_verify_checks_the_argon2_hash_and_nothing_verifies_without_one() -> None:
+    password = mint_password()
+    password_hash = hash_password(password)
+    assert verify(password_hash, password)
+    assert not verify(password_hash, password + "x")
+    assert not verify(None, password)
+    assert not verify("not a hash", password)
+
+
+def test_the_stamp_changes_with_the_password() -> None:
+    assert stamp(hash_password("uno dos tres cuatro")) != stamp(hash_password("uno dos tres cuatro"))  # salted
+    assert stamp(TEMPORARY_HASH) == stamp(TEMPORARY_HASH)
