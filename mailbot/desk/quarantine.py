@@ -31,6 +31,8 @@ def describe(session: Session, mailbox: str, uidvalidity: int, items: Sequence[F
         item = by_uid[receipt.uid]
         head = read_head(item.head or item.raw)
         receipt.sender, receipt.subject, receipt.date = head.sender, head.subject, head.date
+        # An unread or unparseable mail has no Message-ID on its receipt; the admin's tools find it by this one.
+        receipt.message_id = receipt.message_id or head.message_id or None
         receipt.size = item.size if item.size is not None else len(item.raw)
 
 
