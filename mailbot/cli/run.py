@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from typing import Any
 
 from .. import metrics
 from ..app import App
-from ..config import Config
+from ..config import Config, ConfigError, load_config
 from ..daemon import run_forever, run_once
 from ..locks import database_lock
 from .output import EXIT_OK, UserError
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: Any) -> None:
@@ -23,18 +26,60 @@ def register(commands: Any) -> None:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     with database_lock(config.database_url):  # one `mailbot run` per SQLite database; none needed on PostgreSQL
-        app = App.open(config)
-        try:
-            if args.once:
+        if args.once:
+            app = App.open(config)
+            try:
                 report = run_once(app)
-                if report.unavailable:
-                    raise UserError("; ".join(report.unavailable))
-                return EXIT_OK
-            stop = threading.Event()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
-            with metrics.serving(config, app.engine):  # when [metrics] listen is set
-                run_forever(app, stop)
+            finally:
+                app.close()
+            if report.unavailable:
+                raise UserError("; ".join(report.unavailable))
             return EXIT_OK
-        finally:
-            app.close()
+        signals = _Signals()
+        while True:
+            app = App.open(config)
+            try:
+                with metrics.serving(config, app.engine):  # when [metrics] listen is set
+                    run_forever(app, signals.generation)
+            finally:
+                app.close()
+            if signals.stopping.is_set():
+                return EXIT_OK
+            config = _reloaded(config)
+            signals.next_generation()
+
+
+class _Signals:
+    """SIGTERM and SIGINT stop the daemon; SIGHUP ends the runners' generation so they start again on a
+    reloaded configuration (Mailman's master passes SIGHUP on the same way). Either lets the pass in hand end."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.generation = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        signal.signal(signal.SIGHUP, lambda *_: self.generation.set())
+
+    def _stop(self, *_: object) -> None:
+        self.stopping.set()
+        self.generation.set()
+
+    def next_generation(self) -> None:
+        self.generation = threading.Event()
+        if self.stopping.is_set():  # a SIGTERM during the reload
+            self.generation.set()
+
+
+def _reloaded(config: Config) -> Config:
+    """The configuration file read again, templates included (the new App reads them); the old one if the new
+    one does not load, or names another database (the lock held is for this one)."""
+    try:
+        fresh = load_config(config.path, secrets=True)
+    except ConfigError as exc:
+        log.error("SIGHUP: the configuration no longer loads, keeping the running one: %s", exc)
+        return config
+    if fresh.database_url != config.database_url:
+        log.error("SIGHUP: [database] url changed; a new database needs a restart, keeping the running one")
+        return config
+    log.info("SIGHUP: configuration reloaded from %s", config.path)
+    return fresh

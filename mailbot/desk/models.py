@@ -238,6 +238,13 @@ class Receipt(Base):
     rule: Mapped[str] = mapped_column(String(64), default="")  # the classify rule that decided, or "duplicate"
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[Created]
+    # What an admin sees of a quarantined message (desk/quarantine.py): one line each, capped (mail/head.py).
+    sender: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[str | None] = mapped_column(String(64))  # the Date header as written
+    size: Mapped[int | None] = mapped_column(BigInteger)  # RFC822.SIZE, as the server counts it
+    folder_uid: Mapped[int | None] = mapped_column(BigInteger)  # its UID in the quarantine folder (COPYUID)
+    deleted_at: Mapped[datetime | None]  # when an admin deleted it from the quarantine folder
 
 
 class Outbox(Base):

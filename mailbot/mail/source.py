@@ -10,11 +10,17 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Fetched:
-    """One message as the source saw it: its UID and bytes, or why the server could not give them."""
+    """One message as the source saw it: its UID and bytes, or why they were not taken (`error`: the server
+    could not give them, or the message is over the size limit and was left unread).
+
+    `size` is what the server says the message weighs (None when unknown); `head` is the first bytes of its
+    From, Subject, Date and Message-ID fields, so a message that was not read can still be described."""
 
     uid: int
     raw: bytes
     error: str | None = None
+    size: int | None = None
+    head: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,14 @@ class MailSource(Protocol):
     uidvalidity: int
 
     def batches(self, size: int) -> Iterator[Batch]:
-        """Every message waiting, oldest first, `size` at a time."""
+        """Every message waiting, oldest first, `size` at a time, or fewer where their bytes would pass the
+        source's budget for one batch."""
         ...
 
-    def settle(self, processed: list[int], quarantined: list[int]) -> None:
-        """Move messages out of the inbox, once what became of them is committed."""
+    def settle(self, processed: list[int], quarantined: list[int]) -> dict[int, int]:
+        """Move messages out of the inbox, once what became of them is committed. Returns where each
+        quarantined message now is in the quarantine folder (inbox UID → folder UID), as far as the source
+        knows: an admin fetches it from there (`mailbot quarantine`)."""
         ...
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import metrics
 from ..app import App
 from ..config import QueueConfig
+from ..desk import quarantine
 from ..desk.ingest import ingest_batch
 from ..desk.models import CrashCount, MailboxState, utcnow
 from ..desk.verdict import Verdict
@@ -62,7 +63,8 @@ class IntakeRunner(Runner):
         self.app = app
         self.queue = queue
         self.key = mailbox_key(queue)
-        self.open_source = open_source or (lambda: ImapSource(queue.imap, self.key))
+        max_size = app.config.limits.max_message_size
+        self.open_source = open_source or (lambda: ImapSource(queue.imap, self.key, max_size=max_size))
         # Named by the mailbox itself, not the queue key: two desks on one server never share a lease by accident.
         imap = queue.imap
         self.lease = AdvisoryLock(app.engine, f"intake:{imap.username}@{imap.host}:{imap.port}/{imap.inbox}")
@@ -104,7 +106,7 @@ class IntakeRunner(Runner):
             metrics.reconnected(self.queue.key)
         with _outages(), self.open_source() as source:
             while not stop.is_set():
-                self.drain(source)
+                self.drain(source, stop)
                 idle = isinstance(source, WaitsForMail) and source.can_idle
                 metrics.poll_succeeded(self.queue.key, "idle" if idle else "poll")
                 self.outage.ok()
@@ -117,8 +119,9 @@ class IntakeRunner(Runner):
                     log.warning("%s: lost the mailbox lease (database connection gone); taking it again", self.key)
                     return
 
-    def drain(self, source: MailSource) -> list[Verdict]:
-        """Every batch waiting: commit its receipts, then move its messages.
+    def drain(self, source: MailSource, stop: threading.Event | None = None) -> list[Verdict]:
+        """Every batch waiting, or until `stop` is set (SIGTERM: the batch in hand is finished, committed and
+        moved, the rest waits for the next start): commit its receipts, then move its messages.
 
         A message that kills the process itself (out of memory, a crash in C code) cannot be caught, so each
         batch is marked in flight first: a runner that starts and finds the mark takes that range one message per
@@ -136,14 +139,17 @@ class IntakeRunner(Runner):
                 if rest:
                     self._mark_in_flight(rest[-1].uid)
                     done += self._ingest(batch.uidvalidity, rest)
-                source.settle([v.uid for v in done if not v.quarantined], [v.uid for v in done if v.quarantined])
+                folder_uids = source.settle([v.uid for v in done if not v.quarantined],
+                                            [v.uid for v in done if v.quarantined])
             except Exception:
                 self._clear_mark_quietly()
                 raise
             last = batch.items[-1].uid if batch.items else 0
             crashed_to = crashed_to if crashed_to is not None and crashed_to > last else None
-            self._settled(batch.uidvalidity, [item.uid for item in suspects], crashed_to)
+            self._settled(batch.uidvalidity, [item.uid for item in suspects], crashed_to, folder_uids)
             verdicts.extend(done)
+            if stop is not None and stop.is_set():
+                break
         return verdicts
 
     def _ingest(self, uidvalidity: int, items: list[Fetched]) -> list[Verdict]:
@@ -151,6 +157,7 @@ class IntakeRunner(Runner):
         started = time.monotonic()
         with self.app.sessions() as session:
             verdicts = ingest_batch(session, self.app.config, self.queue, self.key, uidvalidity, items)
+            quarantine.describe(session, self.key, uidvalidity, items, verdicts)
             changed = any(v.case_id is not None for v in verdicts)
             if changed:
                 self.app.doorbell.announce(session)
@@ -222,13 +229,15 @@ class IntakeRunner(Runner):
         except SQLAlchemyError:
             pass  # the database is down; this process still knows the mark is its own (`_fresh` is False)
 
-    def _settled(self, uidvalidity: int, solo_uids: list[int], suspects_to: int | None) -> None:
+    def _settled(self, uidvalidity: int, solo_uids: list[int], suspects_to: int | None,
+                 folder_uids: dict[int, int]) -> None:
         """The batch is committed and moved: no crash evidence is left for it (suspects in later batches keep
-        theirs, so a death among them is still counted)."""
+        theirs, so a death among them is still counted), and its quarantined mail's folder UIDs are kept."""
         with self.app.sessions() as session:
             state = session.get(MailboxState, self.key)
             assert state is not None
             state.in_flight_to = suspects_to
+            quarantine.placed(session, self.key, uidvalidity, folder_uids)
             if solo_uids:
                 session.execute(delete(CrashCount).where(CrashCount.mailbox == self.key,
                                                          CrashCount.uidvalidity == uidvalidity,

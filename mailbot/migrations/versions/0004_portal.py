@@ -1,7 +1,7 @@
 """portal: sessions, rate-limit attempts, new-request fields
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-30
 """
 
