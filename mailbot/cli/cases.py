@@ -90,7 +90,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "account": case.account,
         "owner": case.assignee,
         "participants": [p.email for p in case.participants],
-        "first_response_at": iso(case.first_response_at) if case.first_response_at else None,
+        "first_response_at": iso(case.first_response_at),
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
     }
