@@ -39,12 +39,9 @@ def _local(config: Config, when: datetime) -> str:
 
 
 def _case(config: Config, case: Case) -> dict[str, str]:
-    def local(when: datetime) -> str:
-        return _local(config, when)
-
     return {"number": case.number, "subject": one_line(case.subject, MAX_SUBJECT), "priority": case.priority.value,
-            "state": case.state.value, "owner": case.assignee or "", "created_at": local(case.created_at),
-            "updated_at": local(case.updated_at)}
+            "state": case.state.value, "owner": case.assignee or "", "created_at": _local(config, case.created_at),
+            "updated_at": _local(config, case.updated_at)}
 
 
 def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any]:
@@ -135,7 +132,8 @@ def over_limit(session: Session, config: Config, recipient: str, now: datetime |
         ) or 0
 
     limits = config.limits
-    return since(timedelta(hours=1)) >= limits.auto_replies_per_hour or since(timedelta(days=1)) >= limits.auto_replies_per_day
+    return (since(timedelta(hours=1)) >= limits.auto_replies_per_hour
+            or since(timedelta(days=1)) >= limits.auto_replies_per_day)
 
 
 def enqueue(

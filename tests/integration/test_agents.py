@@ -9,7 +9,8 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailbot.desk.models import (Case, Contact, Entry, EntryKind, MailKind, Outbox, OutboxStatus, Outcome, Priority, State)
+from mailbot.desk.models import (Case, Contact, Entry, EntryKind, MailKind, Outbox, OutboxStatus, Outcome, Priority,
+                                 State)
 from tests.conftest import DESK_ADDRESS, OUR_DOMAIN, Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
 
@@ -297,3 +298,16 @@ def test_a_bounce_is_matched_to_its_outbox_row_and_opens_no_case(agents_desk: De
     assert [e.kind for e in the_case(desk).entries].count(EntryKind.BOUNCE) == 2
     assert all(e.raw_sha256 is None for e in the_case(desk).entries if e.kind is EntryKind.BOUNCE)
     assert "Correo no entregado a" in notification(desk)["Subject"]
+
+
+def test_a_reused_message_id_threads_to_the_case_its_sender_wrote(agents_desk: Desk) -> None:
+    desk = agents_desk
+    desk.deliver(FIRST)
+    desk.deliver(mail("<first-1@transportes.example.org>", "Otra cosa", "Otro texto.", sender=STRANGER))
+    desk.run_once()
+    desk.deliver(mail("<back@transportes.example.org>", "RE: algo", "Sigo esperando.",
+                      extra="In-Reply-To: <first-1@transportes.example.org>\n"))
+
+    report = desk.run_once()
+
+    assert [(v.outcome, v.case_number) for v in report.verdicts] == [(Outcome.FOLLOW_UP, "CS0000001")]

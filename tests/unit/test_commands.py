@@ -23,7 +23,8 @@ AGENTS = frozenset({AGENT, OTHER})
     (f"#assign {OTHER}\nHe takes it.", Commands(assign=OTHER, text="He takes it.")),
     (f"#asignar <{OTHER.upper()}>", Commands(assign=OTHER)),
     ("#assign me", Commands(assign=AGENT)),
-    ("#nota\nLlamé a la cliente.\n\n#estado cerrado", Commands(note=True, text="Llamé a la cliente.\n\n#estado cerrado")),
+    ("#nota\nLlamé a la cliente.\n\n#estado cerrado",
+     Commands(note=True, text="Llamé a la cliente.\n\n#estado cerrado")),
     ("#prioridad 3\n#note la cliente no contesta", Commands(priority=Priority.MODERATE, note=True,
                                                             text="la cliente no contesta")),
     ("Texto primero.\n#estado cerrado", Commands(text="Texto primero.\n#estado cerrado")),  # commands only at the top
