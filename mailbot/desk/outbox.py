@@ -113,10 +113,10 @@ def stranger_context(config: Config, queue: QueueConfig, case: Case, previous: C
             "message": entry_context(config, message)}
 
 
-def is_agent_address(config: Config, queue: QueueConfig, address: str) -> bool:
+def is_agent_address(queue: QueueConfig, address: str) -> bool:
     """An agent of the queue, or the agents' list: people who run the desk, never rate-limited."""
     address = address.strip().lower()
-    return config.is_agent(queue.key, address) or address == (queue.agents_group or "").lower()
+    return address in {a.lower() for a in queue.agents} or address == (queue.agents_group or "").lower()
 
 
 def over_limit(session: Session, config: Config, recipient: str, now: datetime | None = None) -> bool:
@@ -155,7 +155,7 @@ def enqueue(
     (a naive autoresponder or a forged sender cannot make the desk mail an address without end)."""
     recipient = recipient.strip().lower()
     session.flush()  # rows queued earlier in this transaction count towards the limit
-    suppressed = automatic and not is_agent_address(config, queue, recipient) and over_limit(session, config,
+    suppressed = automatic and not is_agent_address(queue, recipient) and over_limit(session, config,
                                                                                               recipient)
     row = Outbox(
         kind=kind,

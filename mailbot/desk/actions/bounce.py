@@ -39,7 +39,7 @@ def match(inbound: Inbound) -> Verdict:
         cases.add_entry(inbound.session, case, Entry(direction=Direction.IN, kind=EntryKind.BOUNCE,
                                                      author=report.recipient or row.recipient,
                                                      subject=row.subject, text=text))
-    if not is_agent_address(inbound.config, inbound.queue, row.recipient):  # a notice about a notice: no
+    if not is_agent_address(inbound.queue, row.recipient):  # a notice about a notice: no
         notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.BOUNCE_NOTICE,
                       bounce_context(inbound.config, inbound.queue, case, row, status, report.diagnostic), case,
                       inbound.secret)
