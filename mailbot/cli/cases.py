@@ -88,6 +88,9 @@ def case_json(case: Case) -> dict[str, Any]:
         "priority": case.priority.value,
         "contact": case.contact.email,
         "account": case.account,
+        "owner": case.assignee,
+        "participants": [p.email for p in case.participants],
+        "first_response_at": iso(case.first_response_at),
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
     }

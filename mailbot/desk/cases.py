@@ -10,7 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ..mail.parse import InboundMail
-from .models import Attachment, Case, Contact, Counter, Direction, Entry, EntryKind, Priority, State, utcnow
+from ..mail.quotes import strip_reply
+from .models import (Attachment, Case, Contact, Counter, Direction, Entry, EntryKind, Participant, Priority, State,
+                     utcnow)
 from .storage import store_blob
 
 CASE_COUNTER = "case_number"
@@ -23,6 +25,7 @@ class NewCase:
     contact: Contact
     language: str
     priority: Priority = Priority.MODERATE
+    linked_to: Case | None = None  # a closed case its customer wrote on, or another's case a stranger quoted
 
 
 def next_case_number(session: Session, prefix: str) -> str:
@@ -44,6 +47,7 @@ def open_case(session: Session, prefix: str, new: NewCase, now: datetime | None 
         priority=new.priority,
         state=State.NEW,
         language=new.language,
+        linked_case_id=new.linked_to.id if new.linked_to else None,
         created_at=now,
         updated_at=now,
     )
@@ -65,13 +69,26 @@ def add_entry(session: Session, case: Case, entry: Entry, now: datetime | None =
 
 
 def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMail, raw_sha256: str,
-                   kind: EntryKind) -> Entry:
-    """A mail to the desk as an entry on `case`, its attachments kept once on disk by sha256."""
+                   kind: EntryKind, text: str | None = None) -> Entry:
+    """A mail to the desk as an entry on `case`, its attachments kept once on disk by sha256. The text is the
+    reply without quoted history and signature (`text` when the caller already took commands out); the raw
+    message on disk keeps everything."""
     assert mail.from_addr is not None
-    entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject, text=mail.text,
-                  message_id=mail.message_id, raw_sha256=raw_sha256)
+    entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject,
+                  text=strip_reply(mail.text) if text is None else text, message_id=mail.message_id,
+                  raw_sha256=raw_sha256)
     for attachment in mail.attachments:
         digest = store_blob(storage, "attachments", attachment.data)
         entry.attachments.append(Attachment(filename=attachment.filename, content_type=attachment.content_type,
                                             size=len(attachment.data), sha256=digest))
     return add_entry(session, case, entry)
+
+
+def add_participants(session: Session, case: Case, addresses: list[str]) -> None:
+    """Put people on a case (whom the customer Cc'd): they get the agents' replies and may add to the case."""
+    known = {case.contact.email.lower(), *(p.email.lower() for p in case.participants)}
+    for address in dict.fromkeys(a.strip().lower() for a in addresses):
+        if address and address not in known:
+            case.participants.append(Participant(email=address))
+            known.add(address)
+    session.flush()

@@ -20,6 +20,7 @@ from ..mail.classify import Ours, classify
 from ..mail.parse import InboundMail, ParseError, parse_message
 from ..mail.source import Fetched
 from . import threads
+from .settings import desk_secret
 from .actions import Inbound, action_for, needs_thread
 from .actions.quarantine import quarantine
 from .models import Case, Outcome, Receipt
@@ -45,7 +46,7 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
     }
     parsed = {item.uid: item.error or _parse(item.raw) for item in batch if item.uid not in known}
     ledger = _Ledger(session, [mail for mail in parsed.values() if isinstance(mail, InboundMail)])
-    ours = Ours(config.desk.message_id_domain, frozenset(q.address for q in config.queues))
+    ours = _ours(config, queue, desk_secret(session, config))
     verdicts: list[Verdict] = []
     for item in batch:
         receipt = known.get(item.uid)
@@ -156,13 +157,25 @@ def _ingest_one(session: Session, config: Config, queue: QueueConfig, key: _Key,
     return verdict
 
 
+def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
+    """What classify knows of the desk and of the queue the batch came to."""
+    return Ours(config.desk.message_id_domain, frozenset(q.address.lower() for q in config.queues),
+                frozenset(a.lower() for a in queue.agents), queue.agents_group, secret,
+                config.desk.trusted_authserv_ids)
+
+
 def _act(session: Session, config: Config, queue: QueueConfig, key: _Key, mail: InboundMail,
          ours: Ours) -> Verdict:
-    """classify → thread → the action the table names for that route."""
+    """classify → thread (and may the sender add to that case?) → the action the table names."""
     decision = classify(mail, ours)
-    case = threads.find_case(session, mail, config.desk.case_prefix) if needs_thread(decision.route) else None
-    action = action_for(decision.route, case is not None)
-    return action(Inbound(session, config, queue, key.uid, mail, decision, case))
+    case = None
+    if decision.case_number is not None:  # an agent's signed reference names its case
+        case = session.scalars(select(Case).where(Case.number == decision.case_number)).one_or_none()
+    if case is None and needs_thread(decision.route):
+        case = threads.find_case(session, mail, config.desk.case_prefix)
+    thread = threads.relation(config, queue, case, mail.from_addr or "")
+    action = action_for(decision.route, thread)
+    return action(Inbound(session, config, queue, key.uid, mail, decision, case, ours.secret))
 
 
 def _duplicate(session: Session, key: _Key, earlier: Receipt) -> Verdict:

@@ -59,6 +59,8 @@ class EntryKind(enum.Enum):
     NOTE = "note"
     SYSTEM = "system"
     AUTO_REPLY = "auto_reply"
+    UNVERIFIED = "unverified"  # from an agent's address without proof: flagged, its commands ignored
+    BOUNCE = "bounce"  # a note that a mail of ours bounced; the bounce itself is not stored
 
 
 class Outcome(enum.Enum):
@@ -78,12 +80,30 @@ class OutboxStatus(enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    BOUNCED = "bounced"  # accepted, then a delivery status notification reported it failed
+    SUPPRESSED = "suppressed"  # past [limits] auto_replies_per_hour/day for its recipient: kept, never sent
 
 
 class MailKind(enum.Enum):
+    """What an outbox row is; the value is the template's name (templates/README.md)."""
+
     ACK = "ack"
     CREDENTIALS = "credentials"
+    AGENT_NOTIFY = "agent_notify"
+    AGENT_REPLY = "agent_reply"
+    COMMAND_ERROR = "command_error"
+    UNVERIFIED_AGENT = "unverified_agent"
+    BOUNCE_NOTICE = "bounce_notice"
+    LINKED_CASE = "linked_case"
+    STRANGER_LINKED = "stranger_linked"
     PASSWORD_RESET = "password_reset"
+
+    @property
+    def in_history(self) -> bool:
+        """Whether the sent mail becomes a `system` entry on its case. Mail to the desk's own people is not: an
+        agent reply is already its `agent_reply` entry, and notices to agents are no part of the conversation."""
+        return self not in (MailKind.AGENT_NOTIFY, MailKind.AGENT_REPLY, MailKind.COMMAND_ERROR,
+                            MailKind.UNVERIFIED_AGENT, MailKind.BOUNCE_NOTICE, MailKind.STRANGER_LINKED)
 
     @property
     def carries_password(self) -> bool:
@@ -168,16 +188,39 @@ class Case(Base):
     account: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.MODERATE)
     state: Mapped[State] = mapped_column(_enum(State), default=State.NEW)
-    assignee: Mapped[str | None] = mapped_column(String(320))
+    assignee: Mapped[str | None] = mapped_column(String(320))  # the owner: an agent's address
     language: Mapped[str] = mapped_column(String(8), default="es")
     created_at: Mapped[Created]
     updated_at: Mapped[Created]
     first_response_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The case this one was opened from: a closed case its customer wrote on, or another customer's case a
+    # stranger quoted (flagged for the agents; the stranger learns nothing of it).
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
 
     contact: Mapped[Contact] = relationship(lazy="joined")
     entries: Mapped[list[Entry]] = relationship(back_populates="case", order_by="Entry.id")
+    participants: Mapped[list[Participant]] = relationship(order_by="Participant.id", lazy="selectin")
+
+
+class Participant(Base):
+    """Someone besides the contact who is on a case (Cc'd by the customer or added by an agent): they get the
+    agents' replies and may add to the case."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("case_id", "email"),)
+    id: Mapped[IntPK]
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    email: Mapped[Address]
+
+
+class Setting(Base):
+    """Values the desk keeps for itself, such as the generated desk secret when none is configured."""
+
+    __tablename__ = "setting"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Entry(Base):
@@ -254,7 +297,10 @@ class Outbox(Base):
     when; a lease that ran out (its daemon died) may be taken over. Both are empty when nobody holds the row."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient_created_at", "recipient", "created_at"),  # the automatic-mail rate limit
+    )
     id: Mapped[IntPK]
     kind: Mapped[MailKind] = mapped_column(_enum(MailKind))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail
 from ..mail.sanitize import greeting_name, one_line
-from .models import Case, Contact, MailKind, Outbox, OutboxStatus, utcnow
+from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox, OutboxStatus, utcnow
 
 # RFC 5322 does not limit References, but some servers refuse long header lines: keep the newest ids.
 MAX_REFERENCES = 20
 # What our mails echo of a customer's words is one line and short (every header is the attacker's).
 MAX_NAME, MAX_SUBJECT = 128, 255
+HISTORY = 5  # the last entries an agent's notification shows
 
 
 def _desk(config: Config, queue: QueueConfig) -> dict[str, Any]:
@@ -33,13 +34,14 @@ def _contact(contact: Contact) -> dict[str, str]:
             "greeting": greeting_name(contact.name, contact.email) or ""}
 
 
-def _case(config: Config, case: Case) -> dict[str, str]:
-    def local(when: datetime) -> str:
-        return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
+def _local(config: Config, when: datetime) -> str:
+    return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
 
+
+def _case(config: Config, case: Case) -> dict[str, str]:
     return {"number": case.number, "subject": one_line(case.subject, MAX_SUBJECT), "priority": case.priority.value,
-            "state": case.state.value, "owner": case.assignee or "", "created_at": local(case.created_at),
-            "updated_at": local(case.updated_at)}
+            "state": case.state.value, "owner": case.assignee or "", "created_at": _local(config, case.created_at),
+            "updated_at": _local(config, case.updated_at)}
 
 
 def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any]:
@@ -58,10 +60,132 @@ def password_reset_context(config: Config, queue: QueueConfig, contact: Contact)
 
 
 def credentials_in_flight(session: Session, contact: Contact) -> bool:
-    """Whether a mail carrying a temporary password to `contact` is queued or being sent (not sent, not dead)."""
+    """Whether a mail carrying a temporary password to `contact` is still to be sent (pending, claimed or not): one
+    that was sent, went dead, bounced or was suppressed does not count."""
     return bool(session.scalar(select(exists().where(
         Outbox.contact_id == contact.id, Outbox.kind.in_([k for k in MailKind if k.carries_password]),
-        Outbox.status.not_in([OutboxStatus.SENT, OutboxStatus.DEAD])))))
+        Outbox.status == OutboxStatus.PENDING))))
+
+
+def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
+    """An entry as templates see it (templates/README.md, "Entries")."""
+    return {"at": _local(config, entry.at or utcnow()), "direction": entry.direction.value, "kind": entry.kind.value,
+            "author": one_line(entry.author, MAX_NAME), "subject": one_line(entry.subject, MAX_SUBJECT),
+            "text": entry.text, "attachments": [a.filename for a in entry.attachments]}
+
+
+def agents_history(config: Config, case: Case, before: Entry | None = None) -> list[dict[str, Any]]:
+    """The last entries agents are shown, newest last: what people wrote and what the agents did, without the
+    desk's own automatic mails (acknowledgements, credentials, notifications)."""
+    shown = [e for e in case.entries if e.kind is not EntryKind.SYSTEM and e is not before]
+    return [entry_context(config, e) for e in shown[-HISTORY:]]
+
+
+def agent_notify_context(config: Config, queue: QueueConfig, case: Case, event: str, message: Entry) -> dict[str, Any]:
+    return {**ack_context(config, queue, case), "event": event, "message": entry_context(config, message),
+            "entries": agents_history(config, case, before=message)}
+
+
+def agent_reply_context(config: Config, queue: QueueConfig, case: Case, reply: Entry) -> dict[str, Any]:
+    return {**ack_context(config, queue, case), "reply": entry_context(config, reply)}
+
+
+def _about(config: Config, queue: QueueConfig, case: Case | None) -> dict[str, Any]:
+    """The desk, the queue, and the case with its contact, or None for both when the mail is about no case."""
+    if case is None:
+        return {**_desk(config, queue), "contact": None, "case": None}
+    return ack_context(config, queue, case)
+
+
+def command_error_context(config: Config, queue: QueueConfig, case: Case | None, agent: str, name: str,
+                          error: dict[str, Any], commands: list[str]) -> dict[str, Any]:
+    return {**_about(config, queue, case), "agent": {"email": agent, "name": one_line(name, MAX_NAME)},
+            "error": error, "commands": commands}
+
+
+def unverified_context(config: Config, queue: QueueConfig, case: Case | None, message: dict[str, Any],
+                       reason: str) -> dict[str, Any]:
+    return {**_about(config, queue, case), "message": message, "reason": reason}
+
+
+def bounce_context(config: Config, queue: QueueConfig, case: Case | None, bounced: Outbox, status: str,
+                   diagnostic: str) -> dict[str, Any]:
+    bounce = {"recipient": bounced.recipient, "status": status, "diagnostic": diagnostic,
+              "subject": one_line(bounced.subject, MAX_SUBJECT),
+              "sent_at": _local(config, bounced.sent_at or bounced.created_at)}
+    return {**_about(config, queue, case), "bounce": bounce}
+
+
+def linked_context(config: Config, queue: QueueConfig, case: Case, previous: Case) -> dict[str, Any]:
+    return {**ack_context(config, queue, case), "previous_case": _case(config, previous)}
+
+
+def stranger_context(config: Config, queue: QueueConfig, case: Case, previous: Case,
+                     message: Entry) -> dict[str, Any]:
+    return {**linked_context(config, queue, case, previous), "previous_contact": _contact(previous.contact),
+            "message": entry_context(config, message)}
+
+
+def is_agent_address(queue: QueueConfig, address: str) -> bool:
+    """An agent of the queue, or the agents' list: people who run the desk, never rate-limited."""
+    address = address.strip().lower()
+    return address in {a.lower() for a in queue.agents} or address == (queue.agents_group or "").lower()
+
+
+def over_limit(session: Session, config: Config, recipient: str, now: datetime | None = None) -> bool:
+    """Whether `recipient` already had [limits] auto_replies_per_hour in the last hour or auto_replies_per_day in
+    the last day of automatic mail (suppressed rows do not count: they were never sent)."""
+    now = now or utcnow()
+
+    def since(delta: timedelta) -> int:
+        return session.scalar(
+            select(func.count()).select_from(Outbox)
+            .where(Outbox.recipient == recipient, Outbox.created_at >= now - delta,
+                   Outbox.status != OutboxStatus.SUPPRESSED)
+        ) or 0
+
+    limits = config.limits
+    return (since(timedelta(hours=1)) >= limits.auto_replies_per_hour
+            or since(timedelta(days=1)) >= limits.auto_replies_per_day)
+
+
+def enqueue(
+    session: Session,
+    config: Config,
+    queue: QueueConfig,
+    kind: MailKind,
+    recipient: str,
+    context: dict[str, Any],
+    case: Case | None,
+    *,
+    in_reply_to: str | None,
+    references: list[str],
+    message_id: str | None = None,
+    automatic: bool = True,
+) -> Outbox:
+    """One outbox row, with a Message-ID fixed now and kept across retries. Automatic mail to anyone but the
+    queue's agents is rate-limited per address: past the limit the row is kept as `suppressed` and never sent
+    (a naive autoresponder or a forged sender cannot make the desk mail an address without end)."""
+    recipient = recipient.strip().lower()
+    session.flush()  # rows queued earlier in this transaction count towards the limit
+    suppressed = automatic and not is_agent_address(queue, recipient) and over_limit(session, config,
+                                                                                              recipient)
+    row = Outbox(
+        kind=kind,
+        case_id=case.id if case else None,
+        queue=queue.key,
+        language=case.language if case else config.desk.language,
+        recipient=recipient,
+        message_id=message_id or new_message_id(config.desk.message_id_domain),
+        in_reply_to=in_reply_to,
+        references=" ".join(references[-MAX_REFERENCES:]),
+        context=context,
+        status=OutboxStatus.SUPPRESSED if suppressed else OutboxStatus.PENDING,
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    return row
 
 
 def enqueue_reply(
@@ -74,20 +198,9 @@ def enqueue_reply(
     context: dict[str, Any],
     case: Case | None,
 ) -> Outbox:
-    """One outbox row answering `answering`, threaded under it, with a Message-ID fixed now and kept across retries."""
+    """One outbox row to `contact` answering `answering`, threaded under it."""
     references = [*answering.references, *([answering.message_id] if answering.message_id else [])]
-    row = Outbox(
-        kind=kind,
-        case_id=case.id if case else None,
-        contact_id=contact.id,
-        queue=queue.key,
-        language=case.language if case else config.desk.language,
-        recipient=contact.email,
-        message_id=new_message_id(config.desk.message_id_domain),
-        in_reply_to=answering.message_id,
-        references=" ".join(references[-MAX_REFERENCES:]),
-        context=context,
-        next_attempt_at=utcnow(),
-    )
-    session.add(row)
+    row = enqueue(session, config, queue, kind, contact.email, context, case, in_reply_to=answering.message_id,
+                  references=references)
+    row.contact_id = contact.id
     return row

@@ -143,7 +143,7 @@ def record_sent(session: Session, row_id: int, author: str, text: str) -> Entry 
     a credentials mail leaves a note instead of its body. None for a mail about no case."""
     row = session.get(Outbox, row_id)
     assert row is not None and row.sent_at is not None, f"outbox row {row_id} is not sent"
-    if row.case_id is None:
+    if row.case_id is None or not row.kind.in_history:
         return None
     case_ = session.get(Case, row.case_id)
     assert case_ is not None

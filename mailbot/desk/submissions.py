@@ -23,6 +23,7 @@ from ..mail.classify import Decision, Route
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail, parse_message
 from .actions import Inbound, action_for
+from .threads import relation
 from .models import Case, CaseRequest, Contact, MailKind, Outbox, utcnow
 from .outbox import credentials_in_flight, password_reset_context
 from .verdict import Verdict
@@ -114,8 +115,9 @@ def enqueue_password_reset(session: Session, config: Config, contact: Contact) -
 
 
 def _act(session: Session, config: Config, queue: QueueConfig, mail: InboundMail, case: Case | None) -> Verdict:
-    """The action the table names for a customer's mail, on a case or not: the mail path's own code."""
-    action = action_for(PORTAL.route, case is not None)
+    """The action the table names for a customer's mail, on a case or not: the mail path's own code and its rules
+    (a closed case gives a new linked one, exactly as a mail reply would)."""
+    action = action_for(PORTAL.route, relation(config, queue, case, mail.from_addr or ""))
     return action(Inbound(session, config, queue, 0, mail, PORTAL, case))
 
 

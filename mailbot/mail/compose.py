@@ -21,6 +21,7 @@ class Envelope:
     in_reply_to: str | None
     references: str
     case_number: str | None
+    reply_to: str | None = None
 
 
 def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMessage:
@@ -29,6 +30,8 @@ def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMess
     message["From"] = Address(display_name=envelope.sender_name, addr_spec=envelope.sender_address)
     message["To"] = envelope.recipient
     message["Subject"] = rendered.subject
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to  # a list that munges Reply-To must not divert an agent's answer
     message["Date"] = format_datetime(date)
     message["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:

@@ -237,6 +237,7 @@ def render(config: Config, templates: Templates, row: outbox.Claimed) -> Outgoin
         in_reply_to=row.in_reply_to,
         references=row.references,
         case_number=row.case_number,
+        reply_to=queue.address,  # answers come back to the desk, even through an agents' list
     )
     try:
         message = compose(envelope, rendered, utcnow())

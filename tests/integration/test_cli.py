@@ -15,7 +15,8 @@ from mailbot import store
 from tests.conftest import Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST
 
-CASE_KEYS = {"number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"}
+CASE_KEYS = {"number", "subject", "queue", "state", "priority", "contact", "account", "owner", "participants",
+             "first_response_at", "created_at", "updated_at"}
 ENTRY_KEYS = {"direction", "kind", "author", "subject", "text", "attachments", "message_id", "at"}
 
 

@@ -50,3 +50,74 @@ def test_each_rule_routes_its_mail(raw: bytes, route: Route, rule: str) -> None:
 def test_a_colleague_whose_client_uses_our_domain_is_still_a_customer() -> None:
     colleague = mail("", sender="luis@example.com", message_id="<6f1c2d3e-aaaa-bbbb-cccc-0123@mailbot.example.com>")
     assert classify(parse_message(colleague), OURS).route is Route.CUSTOMER
+
+
+# The widened loop guards and the agents' rules (issue 12).
+SECRET = b"k" * 32
+AGENT = "agente1@example.com"
+AGENTS = Ours("mailbot.example.com", frozenset({"mesadeayuda@example.com"}), frozenset({AGENT}),
+              "soporte-grupo@example.com", SECRET, ("mx.example.com",))
+
+
+def signed(agent: str = AGENT, case: str = "CS0000001") -> str:
+    from mailbot.mail.message_ids import signed_message_id
+
+    return signed_message_id("mailbot.example.com", case, agent, SECRET)
+
+
+DSN = ("MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n"
+       "Content-Type: text/plain\n\nNo se pudo entregar.\n\n--b\nContent-Type: message/delivery-status\n\n"
+       "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; ana@example.org\nAction: failed\n"
+       "Status: 5.1.1\n\n--b--")
+
+
+@pytest.mark.parametrize(
+    ("raw", "route", "rule"),
+    [
+        (mail(DSN, sender="MAILER-DAEMON@example.org"), Route.BOUNCE, "bounce"),
+        (mail("X-Autoreply: yes\n"), Route.AUTO_REPLY, "autoresponder"),
+        (mail("X-Autorespond: vacation\n"), Route.AUTO_REPLY, "autoresponder"),
+        (mail("", sender="bounces+ana=example.org@lists.example.net"), Route.AUTO_REPLY, "mailer-daemon"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Respuesta autom\xc3\xa1tica: Hola"), Route.AUTO_REPLY,
+         "out-of-office"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Fuera de la oficina"), Route.AUTO_REPLY, "out-of-office"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Out of Office: Hola"), Route.AUTO_REPLY, "out-of-office"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Automatic reply: Hola"), Route.AUTO_REPLY, "out-of-office"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Auto: Hola"), Route.AUTO_REPLY, "out-of-office"),
+        (mail("").replace(b"Subject: Hola", b"Subject: Auto nuevo sin seguro"), Route.CUSTOMER, "customer"),
+        (mail("List-Unsubscribe: <mailto:salir@example.org>\n"), Route.BULK, "bulk-or-list"),
+        (mail("X-Auto-Response-Suppress: All\n"), Route.BULK, "no-answer-wanted"),
+        (mail("", sender="noreply@example.org"), Route.BULK, "no-answer-wanted"),
+        (mail("", sender="no-reply@example.org"), Route.BULK, "no-answer-wanted"),
+        (mail("", sender="donotreply@example.org"), Route.BULK, "no-answer-wanted"),
+        (mail(f"In-Reply-To: {signed()}\n", sender=AGENT), Route.AGENT, "agent"),
+        (mail(f"References: <x@example.org> {signed('soporte-grupo@example.com')}\n", sender=AGENT), Route.AGENT,
+         "agent"),
+        (mail("Authentication-Results: mx.example.com; dkim=pass header.d=example.com\n", sender=AGENT),
+         Route.AGENT, "agent"),
+        (mail("Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=agente1@example.com\n",
+              sender=AGENT), Route.AGENT, "agent"),
+        (mail("", sender=AGENT), Route.AGENT_UNVERIFIED, "agent-unverified"),
+        (mail(f"In-Reply-To: {signed('agente2@example.com')}\n", sender=AGENT), Route.AGENT_UNVERIFIED,
+         "agent-unverified"),
+        (mail("Authentication-Results: mx.example.net; dkim=pass header.d=example.com\n", sender=AGENT),
+         Route.AGENT_UNVERIFIED, "agent-unverified"),
+        (mail("Authentication-Results: mx.example.com; dkim=pass header.d=example.net\n", sender=AGENT),
+         Route.AGENT_UNVERIFIED, "agent-unverified"),
+        (mail("Auto-Submitted: auto-replied\n", sender=AGENT), Route.AUTO_REPLY, "auto-submitted"),
+        (mail(f"In-Reply-To: {signed()}\n", sender="ana@example.org"), Route.CUSTOMER, "customer"),
+    ],
+    ids=["dsn", "x-autoreply", "x-autorespond", "verp-bounces", "ooo-es", "ooo-es-bare", "ooo-en", "ooo-outlook",
+         "ooo-auto-colon", "a-car-is-not-ooo", "list-unsubscribe", "x-auto-response-suppress", "noreply",
+         "no-reply", "donotreply", "agent-signed", "agent-signed-for-the-group", "agent-dkim", "agent-spf",
+         "agent-no-proof", "agent-another-agents-reference", "agent-untrusted-authserv", "agent-dkim-other-domain",
+         "agents-out-of-office", "customer-quoting-a-signed-id"],
+)
+def test_loop_guards_and_agents(raw: bytes, route: Route, rule: str) -> None:
+    decision = classify(parse_message(raw), AGENTS)
+    assert (decision.route, decision.rule) == (route, rule)
+
+
+def test_a_signed_reference_names_the_case_it_proves() -> None:
+    decision = classify(parse_message(mail(f"In-Reply-To: {signed(case='CS0000042')}\n", sender=AGENT)), AGENTS)
+    assert decision.case_number == "CS0000042"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy.orm import Session
@@ -26,11 +26,17 @@ class Inbound:
     mail: InboundMail
     decision: Decision
     case: Case | None  # the case it threads onto (desk/threads.py), or None
+    secret: bytes = field(repr=False, default=b"")  # the desk secret: signs the agents' notification ids
 
     @cached_property
     def raw_sha256(self) -> str:
         """The raw message, kept once on disk the first time an action records it."""
         return store_blob(self.config.storage_path, "raw", self.mail.raw, ".eml")
+
+    def copied(self) -> list[str]:
+        """Whom the mail Cc'd, besides the desk's addresses and the queue's agents: the case's participants."""
+        desk = {q.address.lower() for q in self.config.queues} | {a.lower() for a in self.queue.agents}
+        return [a.lower() for a in self.mail.cc if a.lower() not in desk and a.lower() != self.queue.agents_group]
 
     def verdict(self, outcome: Outcome, reason: str, case: Case | None = None) -> Verdict:
         return Verdict(self.uid, outcome, reason, self.decision.rule, case.id if case else None,

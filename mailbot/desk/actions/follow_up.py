@@ -1,15 +1,25 @@
-"""A person's mail on a case it threads onto: recorded there (a resolved case goes back in progress)."""
+"""A person's mail on a case it threads onto: recorded there, the people it Cc'd put on the case, the case back
+in progress when it waited on the customer or was resolved, and the agents told."""
 
 from __future__ import annotations
 
 from .. import cases
-from ..models import EntryKind, Outcome
+from ..agents import notify_agents
+from ..models import EntryKind, MailKind, Outcome, State
+from ..outbox import agent_notify_context
 from ..verdict import Verdict
 from .base import Inbound
 
 
 def add(inbound: Inbound) -> Verdict:
-    assert inbound.case is not None
-    cases.record_inbound(inbound.session, inbound.config.storage_path, inbound.case, inbound.mail,
-                         inbound.raw_sha256, EntryKind.CUSTOMER)
-    return inbound.verdict(Outcome.FOLLOW_UP, f"added to {inbound.case.number}", inbound.case)
+    case = inbound.case
+    assert case is not None
+    entry = cases.record_inbound(inbound.session, inbound.config.storage_path, case, inbound.mail,
+                                 inbound.raw_sha256, EntryKind.CUSTOMER)
+    if case.state is State.ON_HOLD:  # the case waited on the customer's answer, and this is it
+        case.state = State.IN_PROGRESS
+    cases.add_participants(inbound.session, case, inbound.copied())
+    notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
+                  agent_notify_context(inbound.config, inbound.queue, case, "follow_up", entry), case,
+                  inbound.secret)
+    return inbound.verdict(Outcome.FOLLOW_UP, f"added to {case.number}", case)

@@ -1,14 +1,18 @@
-"""A person's mail that answers no case opens one: numbered, acknowledged, and the customer's credentials if due."""
+"""A person's mail that answers no case opens one: numbered, acknowledged, the customer's credentials if due, and
+the agents told. A mail on a closed case, or on another customer's case, opens a new case linked to that one."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ...mail.classify import Route
 from ...mail.subject import find_case_number, normalize_subject, strip_case_tag
 from .. import cases
 from ..accounts import get_or_create_contact
-from ..models import Case, Contact, EntryKind, MailKind, Outcome
-from ..outbox import ack_context, credentials_context, credentials_in_flight, enqueue_reply
+from ..agents import notify_agents
+from ..models import Case, Contact, Entry, EntryKind, MailKind, Outcome
+from ..outbox import (ack_context, agent_notify_context, credentials_context, credentials_in_flight, enqueue_reply,
+                      linked_context, stranger_context)
 from ..verdict import Verdict
 from .base import Inbound
 
@@ -16,39 +20,88 @@ NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
 
 
 def open_and_answer(inbound: Inbound) -> Verdict:
-    """Open the case, then queue the acknowledgement, and first the credentials when the contact has none yet."""
-    case = _open(inbound)
-    contact = case.contact
-    if needs_credentials(inbound.session, contact):
-        enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.CREDENTIALS, contact, inbound.mail,
-                      credentials_context(inbound.config, inbound.queue, contact, case), case)
-    enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, contact, inbound.mail,
+    """Open the case, then queue the acknowledgement (first the credentials when the contact has none yet)."""
+    case, entry = _open(inbound)
+    _credentials_if_due(inbound, case)
+    enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, case.contact, inbound.mail,
                   ack_context(inbound.config, inbound.queue, case), case)
+    _notify(inbound, case, entry)
     return inbound.verdict(Outcome.NEW_CASE, f"opened {case.number}", case)
 
 
 def open_unanswered(inbound: Inbound) -> Verdict:
     """List or bulk mail may come from a person, so it opens a case, but gets no automatic mail (RFC 3834 §2)."""
-    case = _open(inbound)
+    case, entry = _open(inbound)
+    _notify(inbound, case, entry)
     return inbound.verdict(Outcome.NEW_CASE, f"opened {case.number}; not answered ({inbound.decision.reason})", case)
+
+
+def open_after_closed(inbound: Inbound) -> Verdict:
+    """A customer wrote on a closed case ([desk] reopen_closed = false): a new case linked to it, and the customer
+    is told the new number (that mail stands for the acknowledgement)."""
+    previous = inbound.case
+    assert previous is not None
+    case, entry = _open(inbound, linked_to=previous)
+    if _answered(inbound):
+        _credentials_if_due(inbound, case)
+        enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.LINKED_CASE, case.contact,
+                      inbound.mail, linked_context(inbound.config, inbound.queue, case, previous), case)
+    _notify(inbound, case, entry)
+    return inbound.verdict(Outcome.NEW_CASE, f"{previous.number} is closed: opened {case.number} linked to it", case)
+
+
+def open_for_stranger(inbound: Inbound) -> Verdict:
+    """Someone who may not add to the case their mail names (by number or Message-ID) gets a case of their own,
+    linked to it and flagged for the agents; what they are sent speaks only of their own case."""
+    previous = inbound.case
+    assert previous is not None
+    case, entry = _open(inbound, linked_to=previous)
+    if _answered(inbound):
+        _credentials_if_due(inbound, case)
+        enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, case.contact, inbound.mail,
+                      ack_context(inbound.config, inbound.queue, case), case)
+    notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.STRANGER_LINKED,
+                  stranger_context(inbound.config, inbound.queue, case, previous, entry), case, inbound.secret)
+    return inbound.verdict(Outcome.NEW_CASE, f"names {previous.number} of another customer: opened {case.number} "
+                                             "linked to it, flagged for the agents", case)
 
 
 def needs_credentials(session: Session, contact: Contact) -> bool:
     """Decided from the contact's state, not from "this mail created the contact": a customer first seen through
-    bulk mail, or whose credentials mail went dead, gets credentials with their next answered case."""
+    bulk mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
+    answered case."""
     return contact.credentials_sent_at is None and not credentials_in_flight(session, contact)
 
 
-def _open(inbound: Inbound) -> Case:
+def _answered(inbound: Inbound) -> bool:
+    """Only a person's own mail gets automatic mail back; a list's or bulk sender's does not (RFC 3834 §2)."""
+    return inbound.decision.route is not Route.BULK
+
+
+def _credentials_if_due(inbound: Inbound, case: Case) -> None:
+    if needs_credentials(inbound.session, case.contact):
+        enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.CREDENTIALS, case.contact,
+                      inbound.mail, credentials_context(inbound.config, inbound.queue, case.contact, case), case)
+
+
+def _notify(inbound: Inbound, case: Case, entry: Entry) -> None:
+    notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
+                  agent_notify_context(inbound.config, inbound.queue, case, "new_case", entry), case, inbound.secret)
+
+
+def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]:
     config, mail = inbound.config, inbound.mail
     assert mail.from_addr is not None
     language = config.desk.language
     contact, _ = get_or_create_contact(inbound.session, mail.from_addr, mail.from_name,
                                        config.account_for(mail.from_addr))
     subject = normalize_subject(mail.subject)
-    stale = find_case_number(subject, config.desk.case_prefix)  # a number we do not know: not this case's name
+    # A number we do not know, or the linked case's: not this case's name (and a stranger is not told it back).
+    stale = find_case_number(subject, config.desk.case_prefix)
     subject = (strip_case_tag(subject, stale) if stale else subject) or NO_SUBJECT[language]
     case = cases.open_case(inbound.session, config.desk.case_prefix,
-                           cases.NewCase(inbound.queue.key, subject, contact, language))
-    cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256, EntryKind.CUSTOMER)
-    return case
+                           cases.NewCase(inbound.queue.key, subject, contact, language, linked_to=linked_to))
+    entry = cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256,
+                                 EntryKind.CUSTOMER)
+    cases.add_participants(inbound.session, case, inbound.copied())
+    return case, entry
