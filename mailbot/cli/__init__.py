@@ -17,12 +17,12 @@ from ..errors import first_line
 from ..locks import LockError
 from ..metrics import MetricsError
 from ..store import SchemaError
-from . import cases, db, doctor, outbox, run
+from . import cases, db, doctor, escalate, outbox, run
 from .output import EXIT_FAILURE, EXIT_USAGE, UserError
 
 log = logging.getLogger("mailbot")
 # Each registers its subcommands; a new command group is a module and a line here.
-COMMANDS = (run, cases, outbox, db, doctor)
+COMMANDS = (run, cases, outbox, db, doctor, escalate)
 # Commands that read secrets (passwords, the signing key); the others work without them in the environment.
 NEEDS_SECRETS = {run.cmd_run, doctor.cmd_doctor}
 EPILOG = """\

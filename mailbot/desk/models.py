@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint, func, text)
+from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, Interval, MetaData, String,
+                        Text, UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -83,6 +83,20 @@ class OutboxStatus(enum.Enum):
 class MailKind(enum.Enum):
     ACK = "ack"
     CREDENTIALS = "credentials"
+    ESCALATION = "escalation"
+    ESCALATION_AGENTS = "escalation_agents"
+    REMINDER = "reminder"
+    CLOSING = "closing"
+
+
+class EscalationKind(enum.Enum):
+    """What the escalation pass did to a case: a step up the ladder, the resolution target breached, the one
+    reminder of a case on hold, the automatic close of a resolved one."""
+
+    LEVEL = "level"
+    RESOLUTION_BREACH = "resolution_breach"
+    REMINDER = "reminder"
+    AUTO_CLOSE = "auto_close"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -168,10 +182,25 @@ class Case(Base):
     updated_at: Mapped[Created]
     first_response_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # The next instant the escalation pass has something to do for the case (min of the due times below).
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The SLA clock (desk/sla.py): it runs from `waiting_since` while the case waits on the desk.
+    first_response_due_at: Mapped[datetime | None]
+    waiting_since: Mapped[datetime | None]
+    escalation_due_at: Mapped[datetime | None]  # when the next level is due; None at the top or clock stopped
+    resolution_due_at: Mapped[datetime | None]  # while the clock runs
+    resolution_left: Mapped[timedelta | None] = mapped_column(Interval())  # while it is stopped
+    resolution_breached_at: Mapped[datetime | None]
+    # Waiting on the customer in "En espera" (one reminder) or "Resuelto" (automatic close).
+    held_since: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    rating: Mapped[int | None]  # the satisfaction survey's answer, 1–5
+    rated_at: Mapped[datetime | None]
 
     contact: Mapped[Contact] = relationship(lazy="joined")
     entries: Mapped[list[Entry]] = relationship(back_populates="case", order_by="Entry.id")
+    escalations: Mapped[list[Escalation]] = relationship(back_populates="case", order_by="Escalation.id",
+                                                         lazy="selectin")
 
 
 class Entry(Base):
@@ -191,6 +220,22 @@ class Entry(Base):
 
     case: Mapped[Case] = relationship(back_populates="entries")
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
+
+
+class Escalation(Base):
+    """One thing the escalation pass did to a case, and who was told: the ladder's history, never rewritten."""
+
+    __tablename__ = "escalation"
+    id: Mapped[IntPK]
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[EscalationKind] = mapped_column(_enum(EscalationKind))
+    level: Mapped[int]  # the level the case reached (LEVEL) or stood at
+    due_at: Mapped[datetime]  # when it became due: the ladder's timing counts from here, not from the pass
+    at: Mapped[Created]  # when the pass did it
+    why: Mapped[str] = mapped_column(Text, default="")
+    notified: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    case: Mapped[Case] = relationship(back_populates="escalations")
 
 
 class Attachment(Base):

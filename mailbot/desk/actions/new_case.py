@@ -6,9 +6,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ...mail.subject import find_case_number, normalize_subject, strip_case_tag
-from .. import cases
+from .. import cases, escalation
 from ..accounts import get_or_create_contact
-from ..models import Case, Contact, EntryKind, MailKind, Outbox, OutboxStatus, Outcome
+from ..models import Case, Contact, EntryKind, MailKind, Outbox, OutboxStatus, Outcome, utcnow
 from ..outbox import ack_context, credentials_context, enqueue_reply
 from ..verdict import Verdict
 from .base import Inbound
@@ -56,4 +56,5 @@ def _open(inbound: Inbound) -> Case:
     case = cases.open_case(inbound.session, config.desk.case_prefix,
                            cases.NewCase(inbound.queue.key, subject, contact, language))
     cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256, EntryKind.CUSTOMER)
+    escalation.case_changed(inbound.session, config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     return case
