@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import store
+from mailbot import cli, store
 from mailbot.config import Config, load_config
 from mailbot.desk import cases
 from mailbot.desk.accounts import get_or_create_contact
 from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due, record_rating
 from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, Outbox, Priority,
-                                 State)
+                                 State, utcnow)
 from mailbot.runners.outgoing import OutgoingRunner
 from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
 from mailbot.servers.smtp_capture import SmtpCapture
@@ -47,9 +49,9 @@ after = "1d"
 """
 
 
-def bogota(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    """An instant of November 2026 on the desk's wall clock (the 23rd is a Monday)."""
-    return datetime(2026, month, day, hour, minute, tzinfo=BOGOTA)
+def bogota(day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    """An instant of November on the desk's wall clock (23 November 2026 and 24 November 2025 are Mondays)."""
+    return datetime(year, 11, day, hour, minute, tzinfo=BOGOTA)
 
 
 @dataclass
@@ -275,3 +277,42 @@ def test_a_customer_reply_before_the_close_keeps_the_case_open(desk: EscalationD
     desk.customer_writes(case_id, bogota(24, 9))  # add_entry puts it back "En curso"
     assert desk.pass_at(bogota(30, 10)).closed == 0
     assert desk.case(case_id).state is State.IN_PROGRESS
+
+
+def _cli_json(desk: EscalationDesk, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    capsys.readouterr()
+    assert cli.main(["--config", str(desk.config.path), *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cases_list_filters_and_shows_levels_sla_and_history(desk: EscalationDesk,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    desk.open_case(bogota(24, 9, year=2025))
+    desk.pass_at(bogota(24, 11, year=2025))
+    answered = desk.open_case(bogota(24, 9, year=2025))
+    desk.agent_answers(answered, bogota(24, 10, year=2025))
+    desk.set_state(answered, State.ON_HOLD, bogota(24, 10, year=2025))
+    # `cases` reads the process clock, long after these cases: the late one is overdue, the one on hold is not.
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--overdue")] == ["CS0000001"]
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--level", "1")] == ["CS0000001"]
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--state", "En espera")] == [
+        "CS0000002"]
+    assert _cli_json(desk, capsys, "cases", "list", "--json", "--queue", "otra") == []
+    shown = _cli_json(desk, capsys, "cases", "show", "CS0000001", "--json")
+    assert shown["escalation_level"] == 1 and shown["next_escalation_at"] == "2025-11-24T20:00:00+00:00"
+    assert shown["sla"]["first_response"] == {"target": "4h", "due_at": "2025-11-24T18:00:00+00:00",
+                                              "met_at": None, "left_seconds": 0, "breached": True}
+    assert [(e["kind"], e["level"], e["notified"]) for e in shown["escalations"]] == [
+        ("level", 1, [SUPERVISOR, AGENTS])]
+    on_hold = _cli_json(desk, capsys, "cases", "show", "CS0000002", "--json")["sla"]
+    assert on_hold["first_response"]["met_at"] == "2025-11-24T15:00:00+00:00"
+    assert on_hold["resolution"]["due_at"] is None and on_hold["resolution"]["breached"] is False
+    assert cli.main(["--config", str(desk.config.path), "cases", "show", "CS0000001"]) == 0
+    assert "BREACHED" in capsys.readouterr().out
+
+
+def test_escalate_once_runs_one_pass_at_the_current_time(desk: EscalationDesk,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    desk.open_case(utcnow() - timedelta(days=30))
+    assert cli.main(["--config", str(desk.config.path), "escalate", "--once"]) == 0
+    assert "1 level step(s), 1 resolution breach(es)" in capsys.readouterr().out
