@@ -25,6 +25,7 @@ from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, 
 from mailbot.runners.outgoing import OutgoingRunner
 from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
 from mailbot.servers.smtp_capture import SmtpCapture
+from mailbot.template_samples import sample
 from mailbot.templates import Templates
 
 BOGOTA = ZoneInfo("America/Bogota")
@@ -316,3 +317,29 @@ def test_escalate_once_runs_one_pass_at_the_current_time(desk: EscalationDesk,
     desk.open_case(utcnow() - timedelta(days=30))
     assert cli.main(["--config", str(desk.config.path), "escalate", "--once"]) == 0
     assert "1 level step(s), 1 resolution breach(es)" in capsys.readouterr().out
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a context, at every depth (a list of objects by its first): what templates may rely on."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value and isinstance(value[0], dict) else []
+    return None
+
+
+def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: EscalationDesk) -> None:
+    desk.open_case(bogota(23, 9))
+    desk.pass_at(bogota(23, 11))
+    held = desk.open_case(bogota(23, 9))
+    desk.agent_answers(held, bogota(23, 10))
+    desk.set_state(held, State.ON_HOLD, bogota(23, 10))
+    desk.pass_at(bogota(26, 10))
+    desk.set_state(held, State.RESOLVED, bogota(26, 11))
+    desk.pass_at(bogota(26, 11) + timedelta(days=10))
+    with desk.sessions() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+        kinds = {row.kind.value for row in rows}
+        assert kinds == {"escalation", "escalation_agents", "reminder", "closing"}
+        for row in rows:
+            assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
