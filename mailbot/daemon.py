@@ -7,8 +7,13 @@ import threading
 from datetime import timedelta
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .app import App
+from .desk.escalation import PassReport, escalate_due
+from .desk.models import utcnow
 from .desk.verdict import Verdict
+from .errors import first_line
 from .runners.base import Runner, Unavailable
 from .runners.doorbell import NotifyListener
 from .runners.intake import IntakeRunner
@@ -29,8 +34,18 @@ class CycleReport:
 
 
 def scheduled_jobs(app: App) -> list[Job]:
-    """The scheduler runner's jobs (the escalation issue adds its pass here)."""
-    return []
+    """The scheduler runner's jobs: the escalation pass, every [escalation] interval, at the process clock's now."""
+
+    def escalation() -> PassReport:
+        try:
+            report = escalate_due(app.sessions, app.config, utcnow(), announce=app.doorbell.announce)
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"escalation: database error: {first_line(exc)}") from exc
+        if report.mails:
+            app.doorbell.ring()
+        return report
+
+    return [Job("escalation", app.config.escalation.interval, escalation)]
 
 
 def outgoing_runner(app: App) -> OutgoingRunner:

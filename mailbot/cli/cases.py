@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from ..config import Config
-from ..desk.models import Case
+from ..desk.models import Case, utcnow
 from ..mail.sanitize import terminal_safe
+from .case_sla import add_filters, filtered, sla_json, sla_lines
 from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
 
 
@@ -17,6 +18,7 @@ def register(commands: Any) -> None:
     cases = commands.add_parser("cases", help="list or show cases").add_subparsers(required=True, metavar="ACTION")
     listing = cases.add_parser("list", help="list cases, newest first")
     listing.add_argument("--json", action="store_true", help="machine-readable output (see README)")
+    add_filters(listing)
     listing.set_defaults(handler=cmd_cases_list)
     show = cases.add_parser("show", help="show one case with its entries")
     show.add_argument("number", help="case number, e.g. CS0000001")
@@ -25,9 +27,10 @@ def register(commands: Any) -> None:
 
 
 def cmd_cases_list(config: Config, args: argparse.Namespace) -> int:
+    now = utcnow()
     with read_session(config) as session:
-        cases = session.scalars(select(Case).order_by(Case.id.desc())).all()
-        rows = [case_json(case) for case in cases]
+        cases = session.scalars(filtered(select(Case), args, now).order_by(Case.id.desc())).all()
+        rows = [{**case_json(case), **sla_json(config, case, now)} for case in cases]
     if args.json:
         print_json(rows)
     else:
@@ -35,7 +38,7 @@ def cmd_cases_list(config: Config, args: argparse.Namespace) -> int:
             row["updated_at"] = local_time(config, row["updated_at"])
         print_table(rows, [("number", "Número"), ("subject", "Breve descripción"), ("queue", "Cola"),
                             ("contact", "Contacto"), ("account", "Cuenta"), ("priority", "Prioridad"),
-                            ("state", "Estado"), ("updated_at", "Actualizado")])
+                            ("state", "Estado"), ("escalation_level", "Nivel"), ("updated_at", "Actualizado")])
     return EXIT_OK
 
 
@@ -44,7 +47,7 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
         case = session.scalars(select(Case).where(Case.number == args.number.upper())).one_or_none()
         if case is None:
             raise UserError(f"no case {args.number}")
-        data = case_json(case)
+        data = {**case_json(case), **sla_json(config, case, utcnow())}
         data["entries"] = [
             {
                 "direction": e.direction.value,
@@ -67,6 +70,8 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
     for key in ("number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"):
         value = local_time(config, data[key]) if key.endswith("_at") else data[key]
         print(f"{key:>11}: {terminal_safe(str(value))}")
+    for line in sla_lines(data):
+        print(terminal_safe(line))
     for entry in data["entries"]:
         arrow = "←" if entry["direction"] == "in" else "→"
         print(terminal_safe(f"\n{arrow} {local_time(config, entry['at'])} {entry['kind']} {entry['author']}\n"

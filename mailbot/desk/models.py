@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint, func, text)
+from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Integer, Interval, MetaData, String,
+                        Text, UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -97,18 +97,33 @@ class MailKind(enum.Enum):
     LINKED_CASE = "linked_case"
     STRANGER_LINKED = "stranger_linked"
     PASSWORD_RESET = "password_reset"
+    ESCALATION = "escalation"
+    ESCALATION_AGENTS = "escalation_agents"
+    REMINDER = "reminder"
+    CLOSING = "closing"
 
     @property
     def in_history(self) -> bool:
         """Whether the sent mail becomes a `system` entry on its case. Mail to the desk's own people is not: an
         agent reply is already its `agent_reply` entry, and notices to agents are no part of the conversation."""
         return self not in (MailKind.AGENT_NOTIFY, MailKind.AGENT_REPLY, MailKind.COMMAND_ERROR,
-                            MailKind.UNVERIFIED_AGENT, MailKind.BOUNCE_NOTICE, MailKind.STRANGER_LINKED)
+                            MailKind.UNVERIFIED_AGENT, MailKind.BOUNCE_NOTICE, MailKind.STRANGER_LINKED,
+                            MailKind.ESCALATION, MailKind.ESCALATION_AGENTS)
 
     @property
     def carries_password(self) -> bool:
         """A temporary password is minted for each attempt of this mail, and its body is never kept."""
         return self in (MailKind.CREDENTIALS, MailKind.PASSWORD_RESET)
+
+
+class EscalationKind(enum.Enum):
+    """What the escalation pass did to a case: a step up the ladder, the resolution target breached, the one
+    reminder of a case on hold, the automatic close of a resolved one."""
+
+    LEVEL = "level"
+    RESOLUTION_BREACH = "resolution_breach"
+    REMINDER = "reminder"
+    AUTO_CLOSE = "auto_close"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -194,13 +209,29 @@ class Case(Base):
     updated_at: Mapped[Created]
     first_response_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # The next instant the escalation pass has something to do for the case (min of the due times below).
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The SLA clock (desk/sla.py): it runs from `waiting_since` while the case waits on the desk.
+    first_response_due_at: Mapped[datetime | None]
+    waiting_since: Mapped[datetime | None]
+    escalation_due_at: Mapped[datetime | None]  # when the next level is due; None at the top or clock stopped
+    resolution_due_at: Mapped[datetime | None]  # while the clock runs
+    resolution_left: Mapped[timedelta | None] = mapped_column(Interval())  # while it is stopped
+    resolution_breached_at: Mapped[datetime | None]
+    # Waiting on the customer in "En espera" (one reminder) or "Resuelto" (automatic close).
+    held_since: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    rating: Mapped[int | None]  # the satisfaction survey's answer, 1–5
+    rated_at: Mapped[datetime | None]
+
     # The case this one was opened from: a closed case its customer wrote on, or another customer's case a
     # stranger quoted (flagged for the agents; the stranger learns nothing of it).
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
 
     contact: Mapped[Contact] = relationship(lazy="joined")
     entries: Mapped[list[Entry]] = relationship(back_populates="case", order_by="Entry.id")
+    escalations: Mapped[list[Escalation]] = relationship(back_populates="case", order_by="Escalation.id",
+                                                         lazy="selectin")
     participants: Mapped[list[Participant]] = relationship(order_by="Participant.id", lazy="selectin")
 
 
@@ -240,6 +271,22 @@ class Entry(Base):
 
     case: Mapped[Case] = relationship(back_populates="entries")
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
+
+
+class Escalation(Base):
+    """One thing the escalation pass did to a case, and who was told: the ladder's history, never rewritten."""
+
+    __tablename__ = "escalation"
+    id: Mapped[IntPK]
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[EscalationKind] = mapped_column(_enum(EscalationKind))
+    level: Mapped[int]  # the level the case reached (LEVEL) or stood at
+    due_at: Mapped[datetime]  # when it became due: the ladder's timing counts from here, not from the pass
+    at: Mapped[Created]  # when the pass did it
+    why: Mapped[str] = mapped_column(Text, default="")
+    notified: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    case: Mapped[Case] = relationship(back_populates="escalations")
 
 
 class Attachment(Base):

@@ -4,7 +4,7 @@ and sent to the customer and the case's participants, threaded into their conver
 from __future__ import annotations
 
 from ...mail.quotes import strip_reply
-from .. import cases
+from .. import cases, escalation
 from ..commands import EXAMPLES, Commands, parse_commands
 from ..models import Case, Direction, Entry, EntryKind, MailKind, Outcome, State, utcnow
 from ..outbox import agent_reply_context, command_error_context, enqueue
@@ -20,9 +20,11 @@ def act(inbound: Inbound) -> Verdict:
     if commands.error is not None:
         return _refuse(inbound, case, commands)
     _apply(case, commands)
-    if commands.note or not commands.text.strip():
+    if commands.note or not commands.text.strip():  # a note or a command alone is no answer: the clock goes on
         cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256, EntryKind.NOTE,
                              commands.text)
+        if commands.state is not None:
+            escalation.case_changed(inbound.session, config, case, escalation.Event.STATE_CHANGED, utcnow())
         done = "a note" if commands.note else "commands only"
         return inbound.verdict(Outcome.FOLLOW_UP, f"{done} by {agent} on {case.number}; nothing sent", case)
     reply = cases.add_entry(inbound.session, case, Entry(
@@ -31,6 +33,9 @@ def act(inbound: Inbound) -> Verdict:
     if commands.state is None:
         case.state = State.IN_PROGRESS
     case.first_response_at = case.first_response_at or reply.at
+    escalation.case_changed(inbound.session, config, case, escalation.Event.DESK_ANSWERED, reply.at)
+    if commands.state is not None:  # e.g. #estado resuelto: the auto-close wait starts
+        escalation.case_changed(inbound.session, config, case, escalation.Event.STATE_CHANGED, reply.at)
     inbound.session.flush()
     _send_to_customer(inbound, case, reply)
     return inbound.verdict(Outcome.FOLLOW_UP, f"{agent} answered {case.number}", case)

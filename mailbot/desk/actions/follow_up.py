@@ -3,9 +3,9 @@ in progress when it waited on the customer or was resolved, and the agents told.
 
 from __future__ import annotations
 
-from .. import cases
+from .. import cases, escalation
 from ..agents import notify_agents
-from ..models import EntryKind, MailKind, Outcome, State
+from ..models import EntryKind, MailKind, Outcome, State, utcnow
 from ..outbox import agent_notify_context
 from ..verdict import Verdict
 from .base import Inbound
@@ -19,6 +19,7 @@ def add(inbound: Inbound) -> Verdict:
     if case.state is State.ON_HOLD:  # the case waited on the customer's answer, and this is it
         case.state = State.IN_PROGRESS
     cases.add_participants(inbound.session, case, inbound.copied())
+    escalation.case_changed(inbound.session, inbound.config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
                   agent_notify_context(inbound.config, inbound.queue, case, "follow_up", entry), case,
                   inbound.secret)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ...mail.classify import Route
+from ...mail.quotes import strip_reply
 from ...mail.subject import find_case_number, normalize_subject, strip_case_tag
-from .. import cases
+from .. import cases, escalation
 from ..accounts import get_or_create_contact
 from ..agents import notify_agents
-from ..models import Case, Contact, Entry, EntryKind, MailKind, Outcome
+from ..models import Case, Contact, Entry, EntryKind, MailKind, Outcome, utcnow
 from ..outbox import (ack_context, agent_notify_context, credentials_context, credentials_in_flight, enqueue_reply,
                       linked_context, stranger_context)
 from ..verdict import Verdict
@@ -41,6 +42,11 @@ def open_after_closed(inbound: Inbound) -> Verdict:
     is told the new number (that mail stands for the acknowledgement)."""
     previous = inbound.case
     assert previous is not None
+    if escalation.record_rating(previous, strip_reply(inbound.mail.text)):  # the closing mail's survey, answered
+        cases.record_inbound(inbound.session, inbound.config.storage_path, previous, inbound.mail,
+                             inbound.raw_sha256, EntryKind.CUSTOMER)
+        return inbound.verdict(Outcome.FOLLOW_UP, f"satisfaction rating {previous.rating} recorded on "
+                                                  f"{previous.number}", previous)
     case, entry = _open(inbound, linked_to=previous)
     if _answered(inbound):
         _credentials_if_due(inbound, case)
@@ -104,4 +110,5 @@ def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]
     entry = cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256,
                                  EntryKind.CUSTOMER)
     cases.add_participants(inbound.session, case, inbound.copied())
+    escalation.case_changed(inbound.session, config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     return case, entry

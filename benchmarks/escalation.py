@@ -1,0 +1,151 @@
+"""One escalation pass over 10k, 100k (and 1M) cases, 1 % of them due; prints a markdown table.
+
+    .venv/bin/python benchmarks/escalation.py [--million] [--postgres URL]
+
+For each size a fresh database is filled (bulk inserts) with cases whose next escalation is spread over the next
+months, 1 % of them due now at level 0 with one customer entry each, then two passes are timed:
+  pass 1 %     the pass over the 1 % due (each climbs one level: an escalation row and two mails queued)
+  pass 100     after that, 100 cases made due again, and one more pass: the pass's cost apart from the backlog
+The pass reads only due cases through the index on next_escalation_at, so "pass 100" stays flat as the table
+grows, and "pass 1 %" grows with the number due, not with the number of cases (see ms/due).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select, text, update
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mailbot import store  # noqa: E402
+from mailbot.config import Config, load_config  # noqa: E402
+from mailbot.desk.escalation import escalate_due  # noqa: E402
+from mailbot.desk.models import Case, Contact, Direction, Entry, EntryKind, utcnow  # noqa: E402
+from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config  # noqa: E402
+
+CHUNK = 20_000
+LADDER = """
+[[escalation.levels]]
+name = "Supervisor de soporte"
+notify = ["supervisor@example.com"]
+after = "2h"
+
+[[escalation.levels]]
+name = "Coordinador de soporte"
+notify = ["coordinador@example.com"]
+after = "4h"
+"""
+
+
+def configure(folder: Path, url: str) -> Config:
+    path = write_loopback_config(folder / "mailbot.toml", db_url=url, imap_port=1, imap_password="unused",
+                                 smtp_port=1, queues=[LoopbackQueue("mesadeayuda", "mesadeayuda@example.com",
+                                                                    "Mesa de ayuda", "unused")])
+    text_ = path.read_text().replace("hours_text = ", 'agents_group = "agentes@example.com"\nhours_text = ', 1)
+    path.write_text(text_ + LADDER)
+    return load_config(path)
+
+
+def fill(config: Config, size: int) -> None:
+    """`size` cases, every hundredth due now; the others fall due over the next 90 days."""
+    engine = store.make_engine(config.database_url)
+    store.upgrade(engine)
+    sessions = store.session_factory(engine)
+    now = utcnow()
+    with sessions.begin() as session:
+        contact = Contact(email="cliente@example.org", name="Cliente Ejemplo", account="example.org")
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    for start in range(0, size, CHUNK):
+        rows = []
+        for n in range(start, min(size, start + CHUNK)):
+            due = n % 100 == 0
+            at = now - timedelta(hours=1) if due else now + timedelta(minutes=1 + (n * 7919) % (90 * 24 * 60))
+            rows.append({"number": f"CS{n + 1:07d}", "queue": "mesadeayuda", "subject": f"Solicitud {n}",
+                         "contact_id": contact_id, "account": "example.org", "created_at": now - timedelta(days=1),
+                         "updated_at": now, "escalation_level": 0, "next_escalation_at": at,
+                         "waiting_since": now - timedelta(days=1), "escalation_due_at": at,
+                         "resolution_due_at": now + timedelta(days=30)})
+        with sessions.begin() as session:
+            session.execute(insert(Case), rows)
+    with sessions.begin() as session:
+        due_ids = session.scalars(select(Case.id).where(Case.next_escalation_at <= now)).all()
+        session.execute(insert(Entry), [{"case_id": i, "direction": Direction.IN, "kind": EntryKind.CUSTOMER,
+                                         "author": "cliente@example.org", "text": "Sigue sin firmar.", "at": now}
+                                        for i in due_ids])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text('ANALYZE "case"'))
+    engine.dispose()
+
+
+def timed_passes(config: Config) -> tuple[int, float, float]:
+    engine = store.make_engine(config.database_url)
+    sessions = store.session_factory(engine)
+    started = time.perf_counter()
+    report = escalate_due(sessions, config, utcnow())
+    backlog = time.perf_counter() - started
+    with sessions.begin() as session:
+        some = session.scalars(select(Case.id).order_by(Case.id).limit(100)).all()
+        session.execute(update(Case).where(Case.id.in_(some)).values(next_escalation_at=utcnow() - timedelta(hours=1),
+                                                                      escalation_due_at=utcnow() - timedelta(hours=1),
+                                                                      escalation_level=0))
+    started = time.perf_counter()
+    escalate_due(sessions, config, utcnow())
+    hundred = time.perf_counter() - started
+    engine.dispose()
+    return report.levels, backlog, hundred
+
+
+def database(folder: Path, postgres: str | None) -> tuple[str, object]:
+    """A fresh database URL, and what to drop afterwards (a PostgreSQL schema)."""
+    if postgres is None:
+        return f"sqlite:///{folder / 'bench.db'}", None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in postgres else "?"
+    return f"{postgres}{separator}options=-csearch_path%3D{schema}", (admin, schema)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--million", action="store_true", help="add the 1M size (filling it takes minutes)")
+    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}\n")
+    print("| cases | due | fill s | pass 1 % s | ms/due | pass 100 s | pass 100 vs 10k |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    first: float | None = None
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="mailbot-bench-escalation-") as folder:
+            url, drop = database(Path(folder), args.postgres)
+            try:
+                config = configure(Path(folder), url)
+                started = time.perf_counter()
+                fill(config, size)
+                filled = time.perf_counter() - started
+                due, backlog, hundred = timed_passes(config)
+            finally:
+                if drop is not None:
+                    admin, schema = drop  # type: ignore[misc]
+                    with admin.connect() as connection:
+                        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                    admin.dispose()
+        first = first or hundred
+        print(f"| {size:,} | {due:,} | {filled:.1f} | {backlog:.2f} | {1000 * backlog / max(due, 1):.2f} | "
+              f"{hundred:.3f} | {hundred / first:.2f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

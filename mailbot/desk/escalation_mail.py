@@ -1,0 +1,108 @@
+"""The escalation pass's mails: their contexts (template_samples.py is the contract) and a notice queued on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..config import Config, QueueConfig
+from ..mail.message_ids import new_message_id
+from ..mail.sanitize import one_line
+from .durations import Duration
+from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox, utcnow
+from .outbox import MAX_REFERENCES, MAX_SUBJECT, ack_context
+
+LAST_ENTRIES = 3  # what a level's contacts read of the case's history
+# What people wrote on the case; our automatic mails and out-of-office replies tell a supervisor nothing.
+HISTORY_KINDS = (EntryKind.CUSTOMER, EntryKind.AGENT_REPLY, EntryKind.NOTE)
+_WORDS = {
+    "es": {"day": "día hábil", "days": "días hábiles"},
+    "en": {"day": "business day", "days": "business days"},
+}
+
+
+def local(config: Config, when: datetime) -> str:
+    """An instant as the desk reads it: "2026-11-23 09:15 (America/Bogota)"."""
+    return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
+
+
+def span(value: timedelta) -> str:
+    """Business time as hours and minutes: "4 h 20 min", "30 min", "0 min"."""
+    minutes = int(value.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    return " ".join([*([f"{hours} h"] if hours else []), *([f"{minutes} min"] if minutes or not hours else [])])
+
+
+def target_text(target: Duration, language: str) -> str:
+    """A target as the desk says it: "4 h", "1 día hábil", "2 días hábiles 4 h"."""
+    words = _WORDS.get(language, _WORDS["es"])
+    days = f"{target.days} {words['day' if target.days == 1 else 'days']}" if target.days else ""
+    clock = span(target.clock) if target.clock or not target.days else ""
+    return " ".join(part for part in (days, clock) if part)
+
+
+def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
+    """An entry in the shape every template reads (see template_samples.CUSTOMER_MAIL)."""
+    return {"at": local(config, entry.at), "direction": entry.direction.value, "kind": entry.kind.value,
+            "author": entry.author, "subject": one_line(entry.subject, MAX_SUBJECT), "text": entry.text,
+            "attachments": [attachment.filename for attachment in entry.attachments]}
+
+
+def last_entries(session: Session, case: Case, kinds: Sequence[EntryKind] = HISTORY_KINDS,
+                 limit: int = LAST_ENTRIES) -> list[Entry]:
+    """The case's newest entries of these kinds, oldest first (newest last, as the templates show them)."""
+    newest = session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.kind.in_(kinds))
+                             .order_by(Entry.id.desc()).limit(limit)).all()
+    return list(reversed(newest))
+
+
+def escalation_context(config: Config, queue: QueueConfig, case: Case, escalation: dict[str, Any],
+                       entries: Sequence[Entry]) -> dict[str, Any]:
+    """For `escalation` and `escalation_agents`: the case, why it climbed, who was told before, the last entries."""
+    return {**ack_context(config, queue, case), "escalation": escalation,
+            "entries": [entry_context(config, entry) for entry in entries]}
+
+
+def reminder_context(config: Config, queue: QueueConfig, case: Case, since: datetime,
+                     last_reply: Entry | None) -> dict[str, Any]:
+    return {**ack_context(config, queue, case), "reminder": {
+        "since": local(config, since), "last_reply": entry_context(config, last_reply) if last_reply else None}}
+
+
+def closing_context(config: Config, queue: QueueConfig, case: Case, resolved_at: datetime) -> dict[str, Any]:
+    return {**ack_context(config, queue, case), "closing": {
+        "resolved_at": local(config, resolved_at), "survey_url": config.escalation.survey_url or ""}}
+
+
+def enqueue_notice(session: Session, config: Config, queue: QueueConfig, kind: MailKind, recipient: str,
+                   context: dict[str, Any], case: Case, *, contact: Contact | None = None,
+                   language: str | None = None) -> Outbox:
+    """One automatic mail about `case` that answers no inbound mail, with a Message-ID fixed now and kept across
+    retries. To the customer (`contact`) it is threaded under the case's newest mail, so their client files it
+    with the conversation (RFC 5322 §3.6.4); to staff it starts a thread that the case number in the subject
+    brings back to the case."""
+    in_reply_to, references = None, ""
+    if contact is not None:
+        ids = session.scalars(select(Entry.message_id).where(Entry.case_id == case.id, Entry.message_id.is_not(None))
+                              .order_by(Entry.id.desc()).limit(MAX_REFERENCES)).all()
+        in_reply_to = ids[0] if ids else None
+        references = " ".join(reversed([i for i in ids if i]))
+    row = Outbox(
+        kind=kind,
+        case_id=case.id,
+        contact_id=contact.id if contact else None,
+        queue=queue.key,
+        language=language or case.language,
+        recipient=recipient,
+        message_id=new_message_id(config.desk.message_id_domain),
+        in_reply_to=in_reply_to,
+        references=references,
+        context=context,
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    return row

@@ -1,0 +1,345 @@
+"""The escalation pass with a moved clock, on real SQLite and PostgreSQL and a real SMTP sink (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot import cli, store
+from mailbot.config import Config, load_config
+from mailbot.desk import cases
+from mailbot.desk.accounts import get_or_create_contact
+from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due, record_rating
+from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, Outbox, Priority,
+                                 State, utcnow)
+from mailbot.runners.outgoing import OutgoingRunner
+from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
+from mailbot.servers.smtp_capture import SmtpCapture
+from mailbot.template_samples import sample
+from mailbot.templates import Templates
+
+BOGOTA = ZoneInfo("America/Bogota")
+CUSTOMER = "marta.ruiz@transportes.example.org"
+AGENTS = "agentes@example.com"
+SUPERVISOR, COORDINATOR, DIRECTOR = "supervisor@example.com", "coordinador@example.com", "director@example.com"
+LADDER = """
+[[queues.escalation_levels]]
+name = "Supervisor de soporte"
+notify = ["supervisor@example.com"]
+after = "2h"
+
+[[queues.escalation_levels]]
+name = "Coordinador de soporte"
+notify = ["coordinador@example.com"]
+after = "4h"
+
+[[queues.escalation_levels]]
+name = "Director de infraestructura y soporte"
+notify = ["director@example.com"]
+after = "1d"
+"""
+
+
+def bogota(day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    """An instant of November on the desk's wall clock (23 November 2026 and 24 November 2025 are Mondays)."""
+    return datetime(year, 11, day, hour, minute, tzinfo=BOGOTA)
+
+
+@dataclass
+class EscalationDesk:
+    config: Config
+    sessions: sessionmaker[Session]
+    sink: SmtpCapture
+
+    def open_case(self, at: datetime, priority: Priority = Priority.MODERATE) -> int:
+        """A customer's mail opens a case at `at`, as the new-case action does."""
+        with self.sessions.begin() as session:
+            contact, _ = get_or_create_contact(session, CUSTOMER, "Marta Ruiz", "Transportes Ejemplo S.A.S.")
+            case = cases.open_case(session, "CS", cases.NewCase("mesadeayuda", "No puedo firmar", contact, "es",
+                                                                priority), now=at)
+            self._entry(session, case, Direction.IN, EntryKind.CUSTOMER, "Sigue sin firmar.", at)
+            case_changed(session, self.config, case, Event.CUSTOMER_WROTE, at)
+            return case.id
+
+    def customer_writes(self, case_id: int, at: datetime) -> None:
+        with self.sessions.begin() as session:
+            case = session.get_one(Case, case_id)
+            self._entry(session, case, Direction.IN, EntryKind.CUSTOMER, "¿Alguna novedad?", at)
+            case_changed(session, self.config, case, Event.CUSTOMER_WROTE, at)
+
+    def agent_answers(self, case_id: int, at: datetime) -> None:
+        with self.sessions.begin() as session:
+            case = session.get_one(Case, case_id)
+            self._entry(session, case, Direction.OUT, EntryKind.AGENT_REPLY, "¿Qué versión de Adobe usa?", at)
+            case_changed(session, self.config, case, Event.DESK_ANSWERED, at)
+
+    def set_state(self, case_id: int, state: State, at: datetime) -> None:
+        with self.sessions.begin() as session:
+            case = session.get_one(Case, case_id)
+            case.state = state
+            case_changed(session, self.config, case, Event.STATE_CHANGED, at)
+
+    def pass_at(self, now: datetime) -> PassReport:
+        return escalate_due(self.sessions, self.config, now)
+
+    def case(self, case_id: int) -> Case:
+        with self.sessions() as session:
+            return session.get_one(Case, case_id)
+
+    def history(self, case_id: int, kind: EscalationKind = EscalationKind.LEVEL) -> list[tuple[int, datetime]]:
+        with self.sessions() as session:
+            rows = session.scalars(select(Escalation).where(Escalation.case_id == case_id, Escalation.kind == kind)
+                                   .order_by(Escalation.id)).all()
+            return [(row.level, row.due_at) for row in rows]
+
+    def send(self) -> list[tuple[str, str]]:
+        """Drain the outbox to the sink; (recipient, subject) of every mail it got, in order."""
+        OutgoingRunner(self.config, self.sessions, Templates(self.config.templates_path)).drain()
+        return [(c.rcpt_tos[0], " ".join(str(c.message["Subject"]).split())) for c in self.sink.captured]
+
+    @staticmethod
+    def _entry(session: Session, case: Case, direction: Direction, kind: EntryKind, text: str, at: datetime) -> None:
+        author = CUSTOMER if direction is Direction.IN else AGENTS
+        cases.add_entry(session, case, Entry(direction=direction, kind=kind, author=author, text=text), at)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, db_url: str, sink: SmtpCapture) -> Iterator[EscalationDesk]:
+    """A desk with the default calendar (Monday–Friday 07–19, Saturday 08–13, Colombian festivos), agents and the
+    desk's three-level ladder. No IMAP: cases are opened the way the actions open them."""
+    path = write_loopback_config(tmp_path / "mailbot.toml", db_url=db_url, imap_port=1, imap_password="unused",
+                                 smtp_port=sink.port, smtp={"retry_base": 0},
+                                 queues=[LoopbackQueue("mesadeayuda", "mesadeayuda@example.com", "Mesa de ayuda",
+                                                       "unused")])
+    text = path.read_text().replace('hours_text = ', f'agents_group = "{AGENTS}"\nhours_text = ', 1)
+    path.write_text(text + LADDER)
+    config = load_config(path)
+    engine = store.make_engine(config.database_url)
+    store.upgrade(engine)
+    yield EscalationDesk(config, store.session_factory(engine), sink)
+    engine.dispose()
+
+
+def test_a_case_ignored_for_a_week_climbs_one_level_per_pass_at_the_business_instants_it_fell_due(
+        desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    week_later = bogota(30, 9)
+    reports = [desk.pass_at(week_later) for _ in range(4)]
+    # 2h of open time → Monday 11:00; 4h more → 15:00; one business day more → Tuesday 15:00; then the top.
+    assert desk.history(case_id) == [(1, bogota(23, 11)), (2, bogota(23, 15)), (3, bogota(24, 15))]
+    assert [r.levels for r in reports] == [1, 1, 1, 0]
+    case = desk.case(case_id)
+    assert case.escalation_level == 3 and case.escalation_due_at is None and case.next_escalation_at is None
+    sent = desk.send()
+    # One mail per level to its contacts and one to the agents; the first pass also found the resolution target
+    # (Thursday 09:00) missed, which the first level's contacts and the agents hear of once.
+    assert sorted(sent) == sorted([
+        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
+        (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
+        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
+        (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
+        (COORDINATOR, "[CS0000001] Escalamiento nivel 2: No puedo firmar"),
+        (AGENTS, "[CS0000001] Escalado a Coordinador de soporte: No puedo firmar"),
+        (DIRECTOR, "[CS0000001] Escalamiento nivel 3: No puedo firmar"),
+        (AGENTS, "[CS0000001] Escalado a Director de infraestructura y soporte: No puedo firmar"),
+    ])
+    assert desk.history(case_id, EscalationKind.RESOLUTION_BREACH) == [(1, bogota(26, 9))]
+
+
+def test_each_level_falls_due_exactly_at_its_business_instant_not_before(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    for before, at, level in ((bogota(23, 10, 59), bogota(23, 11), 1), (bogota(23, 14, 59), bogota(23, 15), 2),
+                              (bogota(24, 14, 59), bogota(24, 15), 3)):
+        assert desk.pass_at(before).levels == 0
+        assert desk.pass_at(at).levels == 1
+        assert desk.case(case_id).escalation_level == level
+
+
+def test_a_case_opened_friday_evening_climbs_on_saturday_morning(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(27, 18, 30))
+    assert desk.case(case_id).escalation_due_at == bogota(28, 9, 30)  # 30 min on Friday, 1 h 30 on Saturday
+
+
+def test_an_agent_answer_stops_the_climb_and_resets_it_and_the_next_customer_mail_starts_the_wait_again(
+        desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.pass_at(bogota(23, 11))
+    desk.pass_at(bogota(23, 15))
+    desk.agent_answers(case_id, bogota(23, 16))
+    case = desk.case(case_id)
+    assert (case.escalation_level, case.waiting_since, case.next_escalation_at) == (0, None, None)
+    assert case.first_response_at == bogota(23, 16)
+    assert desk.pass_at(bogota(30, 9)).levels == 0
+    desk.customer_writes(case_id, bogota(24, 8))
+    assert desk.case(case_id).escalation_due_at == bogota(24, 10)
+    desk.customer_writes(case_id, bogota(24, 9))  # a second mail does not restart the wait
+    assert desk.case(case_id).escalation_due_at == bogota(24, 10)
+
+
+def test_an_internal_note_is_no_answer(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    with desk.sessions.begin() as session:
+        case = session.get_one(Case, case_id)
+        cases.add_entry(session, case, Entry(direction=Direction.IN, kind=EntryKind.NOTE, author=AGENTS,
+                                             text="Revisar mañana"), bogota(23, 10))
+        case.state = State.IN_PROGRESS
+        case_changed(session, desk.config, case, Event.STATE_CHANGED, bogota(23, 10))
+    assert desk.pass_at(bogota(23, 11)).levels == 1
+
+
+def test_priority_1_climbs_at_night_and_on_sunday(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(28, 23), Priority.CRITICAL)  # Saturday 23:00, the office long closed
+    for at, level in ((bogota(29, 1), 1), (bogota(29, 5), 2), (bogota(30, 5), 3)):
+        assert desk.pass_at(at - timedelta(seconds=1)).levels == 0
+        assert desk.pass_at(at).levels == 1
+        assert desk.case(case_id).escalation_level == level
+
+
+def test_the_resolution_breach_is_recorded_once_and_the_first_level_told(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))  # answered in time: no level, but the case is not resolved
+    desk.customer_writes(case_id, bogota(23, 12))
+    desk.agent_answers(case_id, bogota(23, 13))
+    desk.customer_writes(case_id, bogota(24, 7))
+    for _ in range(3):
+        desk.pass_at(bogota(30, 9))
+    # Thursday 09:00 (3 business days), plus the 8 business hours the case waited on the customer.
+    assert desk.history(case_id, EscalationKind.RESOLUTION_BREACH) == [(1, bogota(26, 17))]
+    sent = desk.send()
+    assert [r for r, s in sent if "Escalamiento nivel 1" in s].count(SUPERVISOR) == 2  # the level, the breach
+
+
+def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> None:
+    ids = [desk.open_case(bogota(23, 9)) for _ in range(20)]
+    other_engine = store.make_engine(desk.config.database_url)
+    others = store.session_factory(other_engine)
+    barrier = threading.Barrier(2)
+    reports: list[PassReport] = []
+
+    def run(sessions: sessionmaker[Session]) -> None:
+        barrier.wait()
+        reports.append(escalate_due(sessions, desk.config, bogota(23, 11), batch=3))
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (desk.sessions, others)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    other_engine.dispose()
+    assert sum(r.levels for r in reports) == 20
+    with desk.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Escalation)) == 20
+        assert set(session.scalars(select(Case.escalation_level).where(Case.id.in_(ids)))) == {1}
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 40  # supervisor and agents, once each
+
+
+def test_a_case_on_hold_gets_one_reminder_after_remind_after(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.ON_HOLD, bogota(23, 10))
+    assert desk.pass_at(bogota(26, 9, 59)).reminders == 0  # three business days: Thursday 10:00
+    assert desk.pass_at(bogota(26, 10)).reminders == 1
+    assert desk.pass_at(bogota(30, 10)).reminders == 0
+    assert desk.send() == [(CUSTOMER, "[CS0000001] Recordatorio: No puedo firmar")]
+
+
+def test_a_resolved_case_left_unanswered_closes_with_the_survey_and_a_reply_rates_it(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
+    assert desk.pass_at(bogota(28, 9)).closed == 0  # five business days: Saturday 10:00
+    assert desk.pass_at(bogota(28, 10)).closed == 1
+    assert desk.case(case_id).state is State.CLOSED
+    [(recipient, subject)] = desk.send()
+    assert (recipient, subject) == (CUSTOMER, "[CS0000001] Caso cerrado: No puedo firmar")
+    assert "del 1 (muy insatisfecho)" in desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    with desk.sessions.begin() as session:
+        case = session.get_one(Case, case_id)
+        assert not record_rating(case, "Gracias, todo bien")
+        assert record_rating(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
+        assert not record_rating(case, "1")
+    assert desk.case(case_id).rating == 5
+
+
+def test_a_customer_reply_before_the_close_keeps_the_case_open(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
+    desk.customer_writes(case_id, bogota(24, 9))  # add_entry puts it back "En curso"
+    assert desk.pass_at(bogota(30, 10)).closed == 0
+    assert desk.case(case_id).state is State.IN_PROGRESS
+
+
+def _cli_json(desk: EscalationDesk, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    capsys.readouterr()
+    assert cli.main(["--config", str(desk.config.path), *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cases_list_filters_and_shows_levels_sla_and_history(desk: EscalationDesk,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    desk.open_case(bogota(24, 9, year=2025))
+    desk.pass_at(bogota(24, 11, year=2025))
+    answered = desk.open_case(bogota(24, 9, year=2025))
+    desk.agent_answers(answered, bogota(24, 10, year=2025))
+    desk.set_state(answered, State.ON_HOLD, bogota(24, 10, year=2025))
+    # `cases` reads the process clock, long after these cases: the late one is overdue, the one on hold is not.
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--overdue")] == ["CS0000001"]
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--level", "1")] == ["CS0000001"]
+    assert [c["number"] for c in _cli_json(desk, capsys, "cases", "list", "--json", "--state", "En espera")] == [
+        "CS0000002"]
+    assert _cli_json(desk, capsys, "cases", "list", "--json", "--queue", "otra") == []
+    shown = _cli_json(desk, capsys, "cases", "show", "CS0000001", "--json")
+    assert shown["escalation_level"] == 1 and shown["next_escalation_at"] == "2025-11-24T20:00:00+00:00"
+    assert shown["sla"]["first_response"] == {"target": "4h", "due_at": "2025-11-24T18:00:00+00:00",
+                                              "met_at": None, "left_seconds": 0, "breached": True}
+    assert [(e["kind"], e["level"], e["notified"]) for e in shown["escalations"]] == [
+        ("level", 1, [SUPERVISOR, AGENTS])]
+    on_hold = _cli_json(desk, capsys, "cases", "show", "CS0000002", "--json")["sla"]
+    assert on_hold["first_response"]["met_at"] == "2025-11-24T15:00:00+00:00"
+    assert on_hold["resolution"]["due_at"] is None and on_hold["resolution"]["breached"] is False
+    assert cli.main(["--config", str(desk.config.path), "cases", "show", "CS0000001"]) == 0
+    assert "BREACHED" in capsys.readouterr().out
+
+
+def test_escalate_once_runs_one_pass_at_the_current_time(desk: EscalationDesk,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    desk.open_case(utcnow() - timedelta(days=30))
+    assert cli.main(["--config", str(desk.config.path), "escalate", "--once"]) == 0
+    assert "1 level step(s), 1 resolution breach(es)" in capsys.readouterr().out
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a context, at every depth (a list of objects by its first): what templates may rely on."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value and isinstance(value[0], dict) else []
+    return None
+
+
+def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: EscalationDesk) -> None:
+    desk.open_case(bogota(23, 9))
+    desk.pass_at(bogota(23, 11))
+    held = desk.open_case(bogota(23, 9))
+    desk.agent_answers(held, bogota(23, 10))
+    desk.set_state(held, State.ON_HOLD, bogota(23, 10))
+    desk.pass_at(bogota(26, 10))
+    desk.set_state(held, State.RESOLVED, bogota(26, 11))
+    desk.pass_at(bogota(26, 11) + timedelta(days=10))
+    with desk.sessions() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+        kinds = {row.kind.value for row in rows}
+        assert kinds == {"escalation", "escalation_agents", "reminder", "closing"}
+        for row in rows:
+            assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
