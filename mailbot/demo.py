@@ -37,6 +37,8 @@ QUEUES = {
     "clavesegura": ("soporte.clavesegura@example.com", "Soporte Clave Segura",
                     "Lunes a viernes de 7:00 a. m. a 7:00 p. m."),
 }
+# Each queue's agents: they are notified of every new case and follow-up (their mail lands in sent.mbox too).
+AGENTS = {"mesadeayuda": ("andres.gomez@example.com",), "clavesegura": ("laura.rios@example.com",)}
 
 def _mail(sender: str, to: str, subject: str, body: str, charset: str = "utf-8", **headers: str) -> EmailMessage:
     message = EmailMessage()
@@ -184,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_path = write_loopback_config(
         root / "mailbot.toml", db_url="sqlite:///mailbot.db", imap_port=dovecot.port, imap_password=password,
         smtp_port=capture.port, smtp={"retry_base": 2}, daemon={"poll_interval": 2}, accounts=ACCOUNTS,
-        queues=[LoopbackQueue(key, address, name, imap_user=key, hours_text=hours)
+        queues=[LoopbackQueue(key, address, name, imap_user=key, hours_text=hours, agents=AGENTS[key])
                 for key, (address, name, hours) in QUEUES.items()],
     )
     portal_port = free_port()

@@ -79,6 +79,11 @@ class OutgoingRunner(Runner):
         self.config, self.sessions, self.templates = config, sessions, templates
         self.doorbell = doorbell or Doorbell()
         self.owner, self.lease, self.batch = owner or default_owner(), lease, batch
+        self._stop = threading.Event()  # the daemon's stop, once `run` has it: a drain ends after the row in hand
+
+    def run(self, stop: threading.Event) -> None:
+        self._stop = stop
+        super().run(stop)
 
     def once(self) -> DrainReport:
         try:
@@ -114,7 +119,7 @@ class OutgoingRunner(Runner):
         report = DrainReport()
         started = utcnow()  # rows retried during this drain fall due after it: each row is tried once per drain
         async with SmtpTransport(self.config.smtp) as transport:
-            while report.unavailable is None:
+            while report.unavailable is None and not self._stop.is_set():
                 with self.sessions.begin() as session:
                     batch = outbox.claim(session, self.owner, self.batch, self.lease, due_by=started)
                 if not batch:
@@ -125,7 +130,7 @@ class OutgoingRunner(Runner):
     async def _drain_batch(self, batch: list[int], transport: SmtpTransport, report: DrainReport) -> None:
         left = list(batch)
         try:
-            while left:
+            while left and not self._stop.is_set():  # SIGTERM: the rest of the claim is released, not sent
                 row_id = left[0]
                 try:
                     accepted = await self._attempt(row_id, transport, report)

@@ -18,6 +18,7 @@ class LoopbackQueue:
     name: str
     imap_user: str
     hours_text: str = "Lunes a viernes de 7:00 a. m. a 7:00 p. m."
+    agents: tuple[str, ...] = ()
 
 
 def write_loopback_config(
@@ -49,7 +50,8 @@ def write_loopback_config(
     ]
     for queue in queues:
         tables.append(("[[queues]]", {"key": queue.key, "address": queue.address, "name": queue.name,
-                                      "hours_text": queue.hours_text}))
+                                      "hours_text": queue.hours_text,
+                                      **({"agents": list(queue.agents)} if queue.agents else {})}))
         tables.append(("[queues.imap]", {"host": "127.0.0.1", "port": imap_port, "tls": "none",
                                          "username": queue.imap_user, "password_file": PASSWORD_FILE}))
     body = "".join(

@@ -19,9 +19,14 @@ def test_the_demo_desk_processes_its_mails_prints_the_cases_and_stops(tmp_path: 
 
     out = capsys.readouterr().out
     assert "CS0000005" in out and "Número" in out
-    sent = mailbox.mbox(root / "sent.mbox")
-    assert len(sent) == 8  # 5 acknowledgements, 3 credentials
-    sent.close()
+    box = mailbox.mbox(root / "sent.mbox")
+    try:
+        recipients = [str(message["To"]) for message in box]
+    finally:
+        box.close()
+    to_agents = [r for r in recipients if r.endswith(("andres.gomez@example.com", "laura.rios@example.com"))]
+    assert len(recipients) - len(to_agents) == 8  # 5 acknowledgements, 3 credentials
+    assert len(to_agents) == 7  # the agents are told of the 5 new cases and the 2 follow-ups
     assert cli.main(["--config", str(root / "mailbot.toml"), "cases", "list", "--json"]) == 0
     cases = json.loads(capsys.readouterr().out)
     assert {c["subject"] for c in cases} >= {"Renovación del certificado digital", "Error al ingresar al portal"}

@@ -31,8 +31,13 @@ def test_a_portal_reply_changes_a_case_as_the_same_reply_by_mail_does(portal: Po
         session.commit()
         by_mail, by_portal = (session.scalars(select(Case).where(Case.number == n)).one()
                               for n in ("CS0000001", "CS0000003"))
-        assert verdict.case_number == "CS0000003"
         assert by_portal.state is by_mail.state
+        if state is State.CLOSED:  # the closed-case rule: a new case linked to the closed one, by mail as by portal
+            linked = {c.linked_case_id: c for c in session.scalars(select(Case).where(Case.linked_case_id.is_not(None)))}
+            assert set(linked) == {by_mail.id, by_portal.id}
+            assert verdict.case_number == linked[by_portal.id].number
+            return
+        assert verdict.case_number == "CS0000003"
         assert [e.kind for e in by_portal.entries][-1] is [e.kind for e in by_mail.entries][-1] is EntryKind.CUSTOMER
 
 
