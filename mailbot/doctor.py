@@ -15,16 +15,14 @@ from pathlib import Path
 import aiosmtplib
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from jinja2 import FileSystemLoader, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import store
 from .config import Config, ConfigError, QueueConfig, SmtpConfig
-from .desk.models import MailKind
 from .errors import first_line
-from .templates import FALLBACK_LANGUAGE
+from . import template_check
+from .templates import Templates
 
 # Below this much free space the desk is one large attachment burst away from a full disk (SQLite then stops).
 MIN_FREE = 1 << 30
@@ -49,7 +47,7 @@ def run_checks(config: Config, timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
         ("database", partial(check_database, config.database_url)),
         *((f"imap {q.key}", partial(check_imap, q, timeout, config.daemon.poll_interval)) for q in config.queues),
         ("smtp", partial(check_smtp, config.smtp, timeout)),
-        ("templates", partial(check_templates, config.templates_path)),
+        ("templates", partial(check_templates, config.templates_path, [q.key for q in config.queues])),
         ("storage", partial(check_storage, config)),
     ]
     rows: list[Check] = []
@@ -171,25 +169,14 @@ async def _smtp_probe(smtp: SmtpConfig, timeout: float) -> str:
             client.close()
 
 
-def check_templates(path: Path) -> Check:
-    """Every template compiles, and each mail has its fallback-language text template.
-
-    SEAM: the templates branch adds `template_check.check(Templates(path), queues)`, which also renders every mail
-    with sample contexts; once merged, report its problems here instead (`str(problem)` is file:line: message)."""
-    env = SandboxedEnvironment(loader=FileSystemLoader(path))
-    files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*.j2"))
-    problems = [f"{FALLBACK_LANGUAGE}/{kind.value}.txt.j2 is missing" for kind in MailKind
-                if f"{FALLBACK_LANGUAGE}/{kind.value}.txt.j2" not in files]
-    for name in files:
-        try:
-            env.get_template(name)
-        except TemplateError as exc:
-            line = getattr(exc, "lineno", None)
-            problems.append(f"{name}{f':{line}' if line else ''}: {first_line(exc)}")
+def check_templates(path: Path, queues: list[str]) -> Check:
+    """Every mail compiles and renders with its sample contexts, in each language and with each queue's overrides
+    (`mailbot templates check` prints the whole list)."""
+    problems = [str(problem) for problem in template_check.check(Templates(path), queues)]
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        return Check("templates", False, f"{path}: " + "; ".join(problems[:3]) + more)
-    return Check("templates", True, f"{path}: {len(files)} template(s) compile")
+        return Check("templates", False, "; ".join(problems[:3]) + more)
+    return Check("templates", True, f"{path}: every mail renders")
 
 
 def check_storage(config: Config, min_free: int = MIN_FREE) -> list[Check]:

@@ -121,12 +121,12 @@ def test_a_broken_template_fails_with_file_and_line(tmp_path: Path) -> None:
     (templates / "en" / "ack.html.j2").write_text("<p>\n{% if case %}\n<b>{{ case.number }}</b>\n")
     (templates / "es" / "credentials.txt.j2").unlink()
 
-    check = check_templates(templates)
+    check = check_templates(templates, ["mesadeayuda"])
 
     assert not check.ok
-    assert "es/credentials.txt.j2 is missing" in check.detail
+    assert "credentials" in check.detail
     assert "en/ack.html.j2:" in check.detail and "endif" in check.detail
-    assert check_templates(DEFAULT_TEMPLATES).ok
+    assert check_templates(DEFAULT_TEMPLATES, ["mesadeayuda"]).ok
 
 
 @pytest.mark.parametrize(("below", "min_free", "expected"), [

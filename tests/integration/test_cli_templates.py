@@ -1,0 +1,51 @@
+"""`mailbot templates check|preview` as an admin runs them after an edit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mailbot.config import DEFAULT_TEMPLATES
+from tests.conftest import Desk
+
+
+@pytest.fixture
+def edited(desk: Desk, tmp_path: Path) -> Path:
+    """The desk reads a copy of the templates, as an admin's /etc/mailbot/templates."""
+    copy = tmp_path / "plantillas"
+    shutil.copytree(DEFAULT_TEMPLATES, copy)
+    desk.config_path.write_text(desk.config_path.read_text() + f'\n[templates]\npath = "{copy}"\n')
+    return copy
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_check_passes_then_names_the_file_and_line_of_an_unknown_variable(
+    desk: Desk, edited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert desk.cli("templates", "check") == 0
+    ack = edited / "es" / "ack.txt.j2"
+    lines = ack.read_text().splitlines()
+    lines.insert(3, "{{ caso.numero }}")
+    ack.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+
+    assert desk.cli("templates", "check") == 1
+    assert f"{ack}:4:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_preview_prints_the_subject_and_a_queue_override_wins(
+    desk: Desk, edited: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    override = edited / "mesadeayuda" / "es"
+    override.mkdir(parents=True)
+    (override / "_signature.txt.j2").write_text("Firma propia de la mesa\n")
+    capsys.readouterr()
+
+    assert desk.cli("templates", "preview", "ack", "--queue", "mesadeayuda") == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("Subject: [CS0000001] ") and "Firma propia de la mesa" in shown
+    assert desk.cli("templates", "preview", "ack", "--queue", "clavesegura") == 0
+    assert "Firma propia de la mesa" not in capsys.readouterr().out
