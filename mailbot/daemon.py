@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,9 +49,9 @@ def scheduled_jobs(app: App) -> list[Job]:
 
 
 def outgoing_runner(app: App) -> OutgoingRunner:
-    """A claim's lease outlives any one attempt (renewed at each), so a row is taken over only from a daemon that
-    died or hung: a few SMTP timeouts, at least 10 seconds."""
-    lease = timedelta(seconds=max(10.0, 4 * app.config.smtp.timeout))
+    """A claim's lease outlives any one attempt (renewed at each; a first send on a new connection is up to ten
+    SMTP exchanges of [smtp] timeout each), so a row is taken over only from a daemon that died or hung."""
+    lease = timedelta(seconds=max(30.0, 10 * app.config.smtp.timeout))
     return OutgoingRunner(app.config, app.sessions, app.templates, app.doorbell, lease=lease)
 
 
@@ -76,19 +76,21 @@ def run_once(app: App) -> CycleReport:
             report.verdicts.extend(IntakeRunner(app, queue).once())
         except Unavailable as exc:  # said once, by whoever reads the report (`run --once` prints it)
             report.unavailable.append(str(exc))
-    SchedulerRunner(scheduled_jobs(app)).once()
+    report.unavailable.extend(SchedulerRunner(scheduled_jobs(app)).once())
     try:
         report.outbox = outgoing_runner(app).drain()
-    except Unavailable as exc:
-        report.unavailable.append(str(exc))
+    except SQLAlchemyError as exc:
+        report.unavailable.append(f"outbox: database error: {first_line(exc)}")
     if report.outbox.unavailable:
         report.unavailable.append(f"SMTP {app.config.smtp.host}:{app.config.smtp.port}: {report.outbox.unavailable}")
     return report
 
 
-def run_forever(app: App, stop: threading.Event) -> None:
-    """Supervise the runners until `stop` is set (SIGTERM, SIGINT); each finishes the pass in hand first."""
+def run_forever(app: App, stop: threading.Event) -> bool:
+    """Supervise the runners until `stop` is set (SIGTERM, SIGINT, SIGHUP); each finishes the pass in hand first.
+    False when the supervisor gave up (a runner kept dying, or one would not stop): the process must exit."""
     log.info("mailbot running: %d mailbox(es), polling every %gs where IDLE is not offered",
              len(app.config.queues), app.config.daemon.poll_interval)
-    Supervisor(runners(app)).run(stop)
-    log.info("mailbot stopped")
+    clean = Supervisor(runners(app)).run(stop)
+    log.info("mailbot stopped" if clean else "mailbot stopped: the supervisor gave up")
+    return clean

@@ -40,9 +40,11 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             app = App.open(config)
             try:
                 with metrics.serving(config, app.engine):  # when [metrics] listen is set
-                    run_forever(app, signals.generation)
+                    clean = run_forever(app, signals.generation)
             finally:
                 app.close()
+            if not clean:  # never start new runners beside one that is stuck or keeps dying: exit, be restarted
+                raise UserError("stopped: a runner kept failing or did not stop; see the log above")
             if signals.stopping.is_set():
                 return EXIT_OK
             config = _reloaded(config)

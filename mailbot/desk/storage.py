@@ -13,13 +13,13 @@ def store_blob(root: Path, kind: str, data: bytes, suffix: str = "") -> str:
 
     Called before the database commit that refers to the blob, so the blob is on disk (fsynced, file and
     directory) by the time the reference is: a power loss leaves at most an unreferenced file, never a reference
-    to nothing. A blob already there with the wrong size (cut short by a power loss before this was durable) is
-    written again, not trusted.
+    to nothing. A blob already there is trusted only if its content hashes to its name: one cut short or zero-filled
+    by a power loss before it was durable is written again (reading it back costs only for a blob seen before).
     """
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(root, kind, digest, suffix)
     created = _make_dirs(path.parent)
-    if _size(path) != len(data):
+    if _size(path) != len(data) or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
         _write_synced(path, data)
     # A name is durable once the directory holding it is fsynced: the blob's in its directory, each directory we
     # created in its parent. A blob already there gets its directory fsynced too (nearly free when clean): its

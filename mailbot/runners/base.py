@@ -90,15 +90,23 @@ class Runner(abc.ABC):
 
     def guarded(self, step: Callable[[], object]) -> bool:
         """Run `step()` inside the crash boundary; True when it succeeded."""
-        try:
-            step()
-        except Unavailable as exc:
-            self.outage.failed(str(exc))
-            return False
-        except Exception as exc:  # the runner's crash boundary: a bug in one pass never stops the daemon
-            log.exception("%s: pass failed", self.name)
-            self.outage.failed(f"{type(exc).__name__}: {exc}")
-            return False
-        self.outage.ok()
-        self.backoff.reset()
-        return True
+        done = guarded(step, self.outage)
+        if done:
+            self.backoff.reset()
+        return done
+
+
+def guarded(step: Callable[[], object], outage: OutageLog) -> bool:
+    """A crash boundary: an `Unavailable` is an outage, logged once by `outage`; anything else is a bug, logged with
+    its traceback. True when `step()` succeeded."""
+    try:
+        step()
+    except Unavailable as exc:
+        outage.failed(str(exc))
+        return False
+    except Exception as exc:  # the crash boundary: a bug in one pass never stops the daemon
+        log.exception("%s: pass failed", outage.name)
+        outage.failed(f"{type(exc).__name__}: {exc}")
+        return False
+    outage.ok()
+    return True

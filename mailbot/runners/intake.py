@@ -74,7 +74,9 @@ class IntakeRunner(Runner):
 
     def once(self) -> list[Verdict]:
         """Everything waiting in the mailbox now. Another daemon serving this mailbox is not a failure: it is done."""
-        if not self.lease.try_acquire():
+        with _outages():
+            leased = self.lease.try_acquire()
+        if not leased:
             log.info("%s is served by another daemon", self.key)
             return []
         try:
@@ -90,14 +92,21 @@ class IntakeRunner(Runner):
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if not self.lease.try_acquire():
-                stop.wait(LEASE_RETRY)
+            if not self.guarded(self._take_lease):  # the database is down: an outage, never the thread's death
+                stop.wait(self.backoff.next_delay())
+                continue
+            if not self.lease.still_held():
+                stop.wait(LEASE_RETRY)  # another daemon serves the mailbox; take it over if that one dies
                 continue
             try:
                 if not self.guarded(lambda: self._serve(stop)):
                     stop.wait(self.backoff.next_delay())
             finally:
                 self.lease.release()
+
+    def _take_lease(self) -> bool:
+        with _outages():
+            return self.lease.try_acquire()
 
     def _serve(self, stop: threading.Event) -> None:
         """Keep one connection: drain, wait for mail (IDLE where offered), drain again, until told to stop or the
@@ -146,7 +155,7 @@ class IntakeRunner(Runner):
                 raise
             last = batch.items[-1].uid if batch.items else 0
             crashed_to = crashed_to if crashed_to is not None and crashed_to > last else None
-            self._settled(batch.uidvalidity, [item.uid for item in suspects], crashed_to, folder_uids)
+            self._settled(batch.uidvalidity, [item.uid for item in batch.items], crashed_to, folder_uids)
             verdicts.extend(done)
             if stop is not None and stop.is_set():
                 break
@@ -229,17 +238,18 @@ class IntakeRunner(Runner):
         except SQLAlchemyError:
             pass  # the database is down; this process still knows the mark is its own (`_fresh` is False)
 
-    def _settled(self, uidvalidity: int, solo_uids: list[int], suspects_to: int | None,
+    def _settled(self, uidvalidity: int, uids: list[int], suspects_to: int | None,
                  folder_uids: dict[int, int]) -> None:
-        """The batch is committed and moved: no crash evidence is left for it (suspects in later batches keep
-        theirs, so a death among them is still counted), and its quarantined mail's folder UIDs are kept."""
+        """The batch is committed and moved: no crash evidence is left for it, crash counts included (suspects in
+        later batches keep theirs, so a death among them is still counted), and its quarantined mail's folder
+        UIDs are kept."""
         with self.app.sessions() as session:
             state = session.get(MailboxState, self.key)
             assert state is not None
             state.in_flight_to = suspects_to
             quarantine.placed(session, self.key, uidvalidity, folder_uids)
-            if solo_uids:
+            if uids:
                 session.execute(delete(CrashCount).where(CrashCount.mailbox == self.key,
                                                          CrashCount.uidvalidity == uidvalidity,
-                                                         CrashCount.uid.in_(solo_uids)))
+                                                         CrashCount.uid.in_(uids)))
             session.commit()

@@ -31,8 +31,8 @@ from .doorbell import Doorbell
 
 log = logging.getLogger(__name__)
 
-# Longer than one mail can take (connect, STARTTLS, login, MAIL, RCPT, DATA, each up to [smtp] timeout), so a live
-# daemon's row is never taken over; short enough that a dead daemon's rows wait minutes, not hours.
+# The default lease when none is given: longer than one mail can take (connect, STARTTLS, login, MAIL, RCPT, DATA,
+# each up to [smtp] timeout), so a live daemon's row is never taken over; the daemon passes one from its config.
 LEASE = timedelta(minutes=10)
 BATCH = 50  # rows per claim: what a daemon that dies leaves waiting for the lease to run out
 STOP_CHECK = 0.5  # seconds: how soon `snooze` notices its stop event
@@ -183,8 +183,7 @@ class OutgoingRunner(Runner):
         """Accepted means sent: that commit comes first and alone; what follows can never send the mail again."""
         message = mail.message
         note = f"sent with the last good version of a broken template: {mail.stale}" if mail.stale else ""
-        with self.sessions.begin() as session:
-            outbox.mark_sent(session, row_id, str(message["Subject"]), note=note)
+        self._mark_sent(row_id, str(message["Subject"]), note)
         report.sent += 1
         metrics.mail_sent(mail.kind.value)
         log.info("outbox row %s sent", row_id)
@@ -193,6 +192,24 @@ class OutgoingRunner(Runner):
                 outbox.record_sent(session, row_id, str(message["From"]), _plain_text(message))
         except Exception:  # the mail is out and marked so; a missing history entry is logged, never re-sent
             log.exception("outbox row %s was sent, but recording it on its case failed", row_id)
+
+    def _mark_sent(self, row_id: int, subject: str, note: str) -> None:
+        """Keep trying until the mark commits: a row the server accepted must never be offered to SMTP again, so a
+        database hiccup here is waited out (capped backoff), not turned into a failure that a retry would re-send.
+        Only a stop (or the process dying) leaves the row claimed, to be sent again after its lease."""
+        delay = 0.5
+        while True:
+            try:
+                with self.sessions.begin() as session:
+                    outbox.mark_sent(session, row_id, subject, note=note)
+                return
+            except SQLAlchemyError as exc:
+                if delay == 0.5:
+                    log.error("outbox row %s was accepted by the SMTP server but cannot be marked sent yet; "
+                              "retrying until it is: %s", row_id, first_line(exc))
+                if self._stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
 
     def _failed(self, row_id: int, error: str, permanent: bool, report: DrainReport) -> None:
         with self.sessions.begin() as session:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .base import Runner
+from .base import OutageLog, Runner, guarded
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,14 @@ class SchedulerRunner(Runner):
         self.jobs = tuple(jobs)
         self._boundaries = {job.name: _JobBoundary(job) for job in self.jobs}
 
-    def once(self) -> None:
-        """Every job once, at the current time, in order (what `run --once` calls)."""
+    def once(self) -> list[str]:
+        """Every job once, at the current time, in order (what `run --once` calls); one line per job that failed."""
+        failed = []
         for job in self.jobs:
-            self._boundaries[job.name]()
+            boundary = self._boundaries[job.name]
+            if not boundary():
+                failed.append(f"{boundary.outage.name}: {boundary.outage.current}")
+        return failed
 
     def snooze(self, stop: threading.Event) -> None:
         stop.wait()
@@ -59,18 +63,12 @@ class SchedulerRunner(Runner):
             scheduler.shutdown(wait=True)  # a pass in hand finishes
 
 
-class _JobBoundary(Runner):
-    """One job's crash boundary and outage log, reusing `Runner.guarded`."""
+class _JobBoundary:
+    """One job's crash boundary and outage log: a failing pass is logged once per outage, and the next one runs."""
 
     def __init__(self, job: Job) -> None:
-        super().__init__(f"job {job.name}")
         self.job = job
+        self.outage = OutageLog(f"job {job.name}")
 
-    def __call__(self) -> None:
-        self.guarded(self.once)
-
-    def once(self) -> object:
-        return self.job.run()
-
-    def snooze(self, stop: threading.Event) -> None:
-        stop.wait(self.job.interval)
+    def __call__(self) -> bool:
+        return guarded(self.job.run, self.outage)

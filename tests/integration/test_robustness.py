@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -14,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from mailbot import store
-from mailbot.desk import cases, threads
+from mailbot.desk import actions, cases
+from mailbot.desk.verdict import Verdict
 from mailbot.desk.accounts import get_or_create_contact
 from mailbot.desk.models import Case, Contact, Entry, Outbox, OutboxStatus, Outcome, Receipt
 from tests.conftest import Desk
@@ -24,23 +24,24 @@ from tests.integration.test_first_path import CUSTOMER, FIRST, mail
 def test_a_message_that_crashes_processing_is_quarantined_with_its_work_rolled_back(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    find_case = threads.find_case
+    def exploding(action: actions.Action) -> actions.Action:
+        def act(inbound: actions.Inbound) -> Verdict:
+            if "veneno" in inbound.mail.subject:
+                inbound.session.add(Contact(email="half-done@example.org"))  # work the savepoint must undo
+                inbound.session.flush()
+                raise RuntimeError("simulated bug in an action")
+            return action(inbound)
+        return act
 
-    def explode_on_poison(session, mail_, prefix):  # type: ignore[no-untyped-def]
-        if "veneno" in mail_.subject:
-            session.add(Contact(email="half-done@example.org"))  # work the savepoint must undo
-            session.flush()
-            raise RuntimeError("simulated bug while threading")
-        return find_case(session, mail_, prefix)
-
-    monkeypatch.setattr(threads, "find_case", explode_on_poison)
+    # Through the public route → action table, as a bug in any action would show.
+    monkeypatch.setattr(actions, "ACTIONS", tuple((r, t, exploding(a)) for r, t, a in actions.ACTIONS))
     desk.deliver(mail("<poison@example.org>", "Mensaje veneno", sender="otro@example.org"))
     desk.deliver(FIRST)
 
     report = desk.run_once()
 
     assert [v.outcome for v in report.verdicts] == [Outcome.QUARANTINE, Outcome.NEW_CASE]
-    assert report.verdicts[0].reason == "processing failed: RuntimeError: simulated bug while threading"
+    assert report.verdicts[0].reason == "processing failed: RuntimeError: simulated bug in an action"
     assert len(desk.folder("Cuarentena")) == 1 and len(desk.folder("Procesados")) == 1
     with desk.session() as session:
         assert session.scalars(select(Contact.email)).all() == [CUSTOMER]

@@ -100,3 +100,33 @@ def test_a_hung_and_a_refusing_mailbox_never_stall_the_others_and_each_outage_is
     refused = [r for r in caplog.records if r.levelno >= logging.ERROR and r.getMessage().startswith("mailbox caida")]
     assert len(refused) == 1, [r.getMessage() for r in refused]
     assert desk.folder("INBOX") == []
+
+
+def test_a_database_outage_is_an_outage_of_the_mailbox_runner_not_its_death(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """This used to kill the intake thread (the lease was taken outside the crash boundary), and after ten restarts
+    the supervisor stopped every daemon sharing the database."""
+    from sqlalchemy.orm import sessionmaker
+
+    from mailbot import store
+    from mailbot.runners.doorbell import Doorbell
+    from mailbot.runners.intake import IntakeRunner
+    from mailbot.templates import Templates
+
+    config = desk.config
+    engine = store.make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")  # nobody listens
+    app = App(config, engine, sessionmaker(engine), Templates(config.templates_path), Doorbell())
+    runner = IntakeRunner(app, config.queues[0])
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(2.5)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(10)
+        engine.dispose()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "database error" in errors[0], errors

@@ -34,8 +34,9 @@ def test_a_failing_job_neither_stops_the_others_nor_escapes(caplog: pytest.LogCa
     def broken() -> None:
         raise Unavailable("database error: gone")
 
-    SchedulerRunner([Job("broken", 60, broken), Job("fine", 60, lambda: ran.append("fine"))]).once()
+    failed = SchedulerRunner([Job("broken", 60, broken), Job("fine", 60, lambda: ran.append("fine"))]).once()
     assert ran == ["fine"] and "job broken: database error: gone" in caplog.text
+    assert failed == ["job broken: database error: gone"], "run --once reports it (exit 1)"
 
 
 def test_jobs_run_at_start_then_every_interval_until_stopped() -> None:
@@ -96,3 +97,22 @@ def test_a_scheduler_without_jobs_waits_for_the_stop_instead_of_looking_dead() -
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
+
+
+class _Dying(Runner):
+    """Returns from run() at once, every time: a bug past its crash boundary."""
+
+    def once(self) -> None:
+        return None
+
+    def snooze(self, stop: threading.Event) -> None:
+        stop.wait()
+
+    def run(self, stop: threading.Event) -> None:
+        return None
+
+
+def test_the_supervisor_gives_up_on_a_runner_that_keeps_dying_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    stop = threading.Event()
+    assert Supervisor([_Dying("dying")], max_restarts=2).run(stop) is False, "the process must exit, not reload"
+    assert stop.is_set() and "dying died 3 times" in caplog.text

@@ -87,8 +87,9 @@ def test_present_good_blob_is_not_rewritten(tmp_path: Path, fsyncs: list[Fsync])
     pytest.param(MAIL[: len(MAIL) // 2], id="cut-in-half"),
     pytest.param(MAIL[:-1], id="one-byte-short"),
     pytest.param(MAIL + b"\0" * 4096, id="longer-than-the-data"),
+    pytest.param(b"\0" * len(MAIL), id="zero-filled-of-the-right-size"),
 ])
-def test_blob_of_the_wrong_size_is_rewritten(tmp_path: Path, damaged: bytes) -> None:
+def test_a_damaged_blob_is_rewritten(tmp_path: Path, damaged: bytes) -> None:
     root = tmp_path / "storage"
     digest = store_blob(root, "raw", MAIL, ".eml")
     path = blob_path(root, "raw", digest, ".eml")

@@ -3,6 +3,7 @@ the agents told. A mail on a closed case, or on another customer's case, opens a
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...mail.classify import Route
@@ -75,7 +76,10 @@ def open_for_stranger(inbound: Inbound) -> Verdict:
 def needs_credentials(session: Session, contact: Contact) -> bool:
     """Decided from the contact's state, not from "this mail created the contact": a customer first seen through
     bulk mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
-    answered case."""
+    answered case. The contact's row is locked first (PostgreSQL), so two daemons answering two mails of one
+    contact at once queue one credentials mail, not two with two passwords."""
+    session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+    session.refresh(contact, ["credentials_sent_at"])
     return contact.credentials_sent_at is None and not credentials_in_flight(session, contact)
 
 
