@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_
@@ -69,21 +69,26 @@ def sla_json(config: Config, case: Case, now: datetime) -> dict[str, Any]:
 
 def sla_lines(data: dict[str, Any]) -> list[str]:
     """`cases show` in words: the level, each target's time left or breached, the escalation history."""
-    lines = [f"      level: {data['escalation_level']}"]
+    lines = [f"{'level':>14}: {data['escalation_level']}"]
     for name, status in (data["sla"] or {}).items():
         if status["met_at"] is not None:
             state = f"met at {status['met_at']}" + (" (late)" if status["breached"] else "")
         elif status["breached"]:
             state = "BREACHED"
         elif status["left_seconds"] is not None:
-            state = f"{timedelta(seconds=int(status['left_seconds']))} business time left"
+            state = f"{_hours_minutes(int(status['left_seconds']))} of business time left"
         else:
             state = "met"
-        lines.append(f"{name:>11}: {status['target']} target, {state}")
+        lines.append(f"{name.replace('_', ' '):>14}: {status['target']} target, {state}")
     for row in data["escalations"]:
         lines.append(f"  ⇧ {row['at']} {row['kind']} level {row['level']} (due {row['due_at']}): {row['why']}; "
                      f"told {', '.join(row['notified']) or 'nobody'}")
     return lines
+
+
+def _hours_minutes(seconds: int) -> str:
+    """Business time as a person counts it: "36h 00m", never "1 day, 12:00:00" (a business day is not 24 hours)."""
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 def _status(status: sla.TargetStatus) -> dict[str, Any]:

@@ -19,8 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def register(commands: Any) -> None:
-    run = commands.add_parser("run", help="run the daemon", description="Poll every mailbox, ingest, send replies.")
-    run.add_argument("--once", action="store_true", help="one full cycle (poll, process, drain the outbox), then exit")
+    run = commands.add_parser(
+        "run", help="run the daemon",
+        description="The daemon: an intake runner per mailbox (IDLE where offered, else polling), the outgoing "
+                    "runner and the scheduler (escalation, reminders, auto-close), until SIGTERM or Ctrl-C; "
+                    "SIGHUP reloads the configuration and templates.",
+        epilog="examples:\n  mailbot --config /etc/mailbot/mailbot.toml run\n"
+               "  mailbot --config /etc/mailbot/mailbot.toml run --once   # from cron or a script",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--once", action="store_true",
+                     help="one pass of every runner (each mailbox, the scheduler's jobs, the whole outbox), then "
+                          "exit; 1 if anything was unavailable")
     run.set_defaults(handler=cmd_run)
 
 

@@ -1,4 +1,5 @@
-"""The outgoing runner: claim due outbox rows, render each one, send it over one SMTP connection, record the outcome."""
+"""The outgoing runner: claim due outbox rows, have each rendered (desk/rendering), send it over one SMTP connection
+through the transport, and record the outcome through the outbox service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import metrics
 from ..config import Config
 from ..desk import outbox_service as outbox
-from ..desk.accounts import hash_password, mint_password
-from ..desk.models import MailKind, OutboxStatus, utcnow
+from ..desk.accounts import hash_password
+from ..desk.models import OutboxStatus, utcnow
+from ..desk.rendering import OutgoingMail, RenderError, plain_text, render
 from ..errors import first_line
-from ..mail.compose import Envelope, compose
-from ..mail.message_ids import new_message_id
 from ..mail.smtp_transport import PermanentDeliveryError, ServerUnavailable, SmtpTransport, TemporaryDeliveryError
-from ..templates import TemplateError, Templates
+from ..templates import Templates
 from .base import Runner, Unavailable
 from .doorbell import Doorbell
 
@@ -46,18 +45,6 @@ class DrainReport:
     retried: int = 0
     dead: int = 0
     unavailable: str | None = None
-
-
-class RenderError(Exception):
-    """A row could not be made into a mail. str() starts with what failed: "template: …", "queue: …", "compose: …"."""
-
-
-@dataclass(frozen=True)
-class OutgoingMail:
-    kind: MailKind
-    message: EmailMessage
-    password: str | None  # a credentials mail's password: hashed and stored before the mail is sent
-    stale: str | None = None  # why the last good version of a broken template was used, if it was
 
 
 def default_owner() -> str:
@@ -189,7 +176,7 @@ class OutgoingRunner(Runner):
         log.info("outbox row %s sent", row_id)
         try:
             with self.sessions.begin() as session:
-                outbox.record_sent(session, row_id, str(message["From"]), _plain_text(message))
+                outbox.record_sent(session, row_id, str(message["From"]), plain_text(message))
         except Exception:  # the mail is out and marked so; a missing history entry is logged, never re-sent
             log.exception("outbox row %s was sent, but recording it on its case failed", row_id)
 
@@ -234,43 +221,3 @@ class OutgoingRunner(Runner):
                 outbox.release(session, row_ids, self.owner)
         except SQLAlchemyError as exc:  # the lease runs out by itself; the error that stopped us is raised
             log.warning("outbox rows %s stay claimed until their lease ends: %s", row_ids, first_line(exc))
-
-
-def render(config: Config, templates: Templates, row: outbox.Claimed) -> OutgoingMail:
-    """The mail for one row, rendered now. A credentials mail gets a new password and a new Message-ID on every
-    attempt (see outbox_service.store_credentials); any other mail keeps the Message-ID it was queued with."""
-    context, password, message_id = dict(row.context), None, row.message_id
-    if row.kind.carries_password:
-        password = context["password"] = mint_password()
-        message_id = new_message_id(config.desk.message_id_domain)
-    try:
-        queue = config.queue(row.queue)
-    except KeyError:
-        raise RenderError(f"queue: {row.queue!r} is not configured in {config.path}") from None
-    try:
-        rendered = templates.render(row.kind.value, row.language, context, queue=row.queue)
-    except TemplateError as exc:
-        raise RenderError(f"template: {exc}") from None
-    envelope = Envelope(
-        sender_name=config.smtp.from_name or queue.name,
-        sender_address=queue.address,
-        recipient=row.recipient,
-        message_id=message_id,
-        in_reply_to=row.in_reply_to,
-        references=row.references,
-        case_number=row.case_number,
-        reply_to=queue.address,  # answers come back to the desk, even through an agents' list
-    )
-    try:
-        message = compose(envelope, rendered, utcnow())
-    except Exception as exc:  # e.g. a header the email package refuses to write
-        raise RenderError(f"compose: {type(exc).__name__}: {first_line(exc)}") from None
-    if rendered.stale:
-        log.warning("outbox row %s rendered with the last good version of a broken template: %s", row.id,
-                    rendered.stale)
-    return OutgoingMail(row.kind, message, password, rendered.stale)
-
-
-def _plain_text(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    return body.get_content() if isinstance(body, EmailMessage) else ""
