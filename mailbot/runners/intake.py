@@ -28,13 +28,15 @@ from ..errors import first_line
 from ..locks import AdvisoryLock
 from ..mail.imap_source import ImapSource
 from ..mail.source import Fetched, MailSource, SourceUnavailable, WaitsForMail
-from .base import Backoff, Runner, Unavailable
+from .base import Backoff, OutageLog, Runner, Unavailable, guarded
 
 log = logging.getLogger(__name__)
 # With the batch it first died in, a message may kill the daemon three times, not four (Mailman's MAX_BAK_COUNT).
 MAX_SOLO_CRASHES = 2
 LEASE_RETRY = 5.0  # seconds between tries for a mailbox another daemon serves: the takeover delay
 IDLE_WAIT = 60.0  # seconds in IDLE before the runner checks its lease and waits again
+# (database, mailbox) pairs whose in-flight mark this process has set: any other mark was left by a process that died.
+_MARKED_HERE: set[tuple[str, str]] = set()
 
 
 @contextmanager
@@ -68,9 +70,8 @@ class IntakeRunner(Runner):
         # Named by the mailbox itself, not the queue key: two desks on one server never share a lease by accident.
         imap = queue.imap
         self.lease = AdvisoryLock(app.engine, f"intake:{imap.username}@{imap.host}:{imap.port}/{imap.inbox}")
-        # A batch left marked in flight means the daemon died in it, but only if this process did not leave the
-        # mark itself: marks are crash evidence when a runner starts, never after a failure it caught.
-        self._fresh = True
+        self._mark_key = (app.config.database_url, self.key)
+        self.lease_outage = OutageLog(f"{self.name} lease")  # the database, said apart from the mailbox's outages
 
     def once(self) -> list[Verdict]:
         """Everything waiting in the mailbox now. Another daemon serving this mailbox is not a failure: it is done."""
@@ -92,7 +93,7 @@ class IntakeRunner(Runner):
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if not self.guarded(self._take_lease):  # the database is down: an outage, never the thread's death
+            if not guarded(self._take_lease, self.lease_outage):  # database down: an outage, not the thread's death
                 stop.wait(self.backoff.next_delay())
                 continue
             if not self.lease.still_held():
@@ -207,7 +208,9 @@ class IntakeRunner(Runner):
 
     def _open_mailbox(self, uidvalidity: int) -> int | None:
         """Remember the UIDVALIDITY; return the last UID of a batch a previous process died in, if one did."""
-        fresh, self._fresh = self._fresh, False
+        # A batch left marked in flight means a process died in it, but only if this process did not leave the
+        # mark itself (a failure it caught and could not clear, before a SIGHUP or not): outages are not crashes.
+        fresh = self._mark_key not in _MARKED_HERE
         with self.app.sessions() as session:
             state = session.get(MailboxState, self.key)
             if state is None:
@@ -226,6 +229,7 @@ class IntakeRunner(Runner):
             return crashed_to
 
     def _mark_in_flight(self, last_uid: int | None) -> None:
+        _MARKED_HERE.add(self._mark_key)
         with self.app.sessions() as session:
             state = session.get(MailboxState, self.key)
             assert state is not None
@@ -236,7 +240,7 @@ class IntakeRunner(Runner):
         try:
             self._mark_in_flight(None)
         except SQLAlchemyError:
-            pass  # the database is down; this process still knows the mark is its own (`_fresh` is False)
+            pass  # the database is down; this process still knows the mark is its own (_MARKED_HERE)
 
     def _settled(self, uidvalidity: int, uids: list[int], suspects_to: int | None,
                  folder_uids: dict[int, int]) -> None:
