@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -311,3 +312,52 @@ def test_a_reused_message_id_threads_to_the_case_its_sender_wrote(agents_desk: D
     report = desk.run_once()
 
     assert [(v.outcome, v.case_number) for v in report.verdicts] == [(Outcome.FOLLOW_UP, "CS0000001")]
+
+
+def test_two_mailbot_desks_mailing_each_other_stay_bounded(agents_desk: Desk, tmp_path: Path) -> None:
+    """Desk A's address writes to desk B as a person would; every mail each desk sends to the other is delivered to
+    the other's inbox, cycle after cycle. Automatic mail never answers automatic mail, so it ends at once."""
+    from mailbot.servers.desk_config import MESSAGE_ID_DOMAIN
+    from tests.conftest import write_desk_config
+
+    a = agents_desk
+    b_root = tmp_path / "desk-b"
+    b_root.mkdir()
+    path, users = write_desk_config(b_root, f"sqlite:///{b_root / 'b.db'}", a.dovecot, a.sink,
+                                    {"mesadeayuda": ("mesa@example.org", "Mesa B")})
+    path.write_text(path.read_text().replace(MESSAGE_ID_DOMAIN, "desk-b.example.org"))  # a desk of its own
+    b = Desk(path, a.dovecot, a.sink, users)
+    assert b.cli("db", "upgrade") == 0
+    a.deliver(mail("<start@example.org>", "Consulta de la otra mesa", "Hola, ¿nos ayudan?", sender="mesa@example.org"))
+
+    delivered = 0
+    totals = []
+    for _ in range(10):
+        a.run_once()
+        b.run_once()
+        for sent in a.sink.captured[delivered:]:
+            for rcpt in sent.rcpt_tos:
+                if rcpt == "mesa@example.org":
+                    b.deliver(sent.message.as_bytes())
+                elif rcpt == DESK_ADDRESS:
+                    a.deliver(sent.message.as_bytes())
+        delivered = len(a.sink.captured)
+        totals.append(delivered)
+    between = [s for s in a.sink.captured if set(s.rcpt_tos) & {"mesa@example.org", DESK_ADDRESS}]
+    assert len(between) <= 2, "desk A's credentials and acknowledgement to desk B; desk B answers none of them"
+    assert totals[-1] == totals[2], "nothing more after the first cycles"
+
+
+def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(agents_desk: Desk) -> None:
+    desk = agents_desk
+    desk.deliver(FIRST)
+    desk.run_once()
+    told = notification(desk)
+    desk.sink.clear()
+
+    desk.deliver(reply_of(AGENT, told, "Copio a nuestra especialista en firmas.", "<cc1@example.com>",
+                          extra="Cc: Especialista <firmas@transportes.example.org>\n"))
+    desk.run_once()
+
+    assert [p.email for p in the_case(desk).participants] == ["firmas@transportes.example.org"]
+    assert len(desk.sent_to("firmas@transportes.example.org")) == 1 and len(desk.sent_to(CUSTOMER)) == 1

@@ -20,6 +20,7 @@ def act(inbound: Inbound) -> Verdict:
     if commands.error is not None:
         return _refuse(inbound, case, commands)
     _apply(case, commands)
+    cases.add_participants(inbound.session, case, inbound.copied())  # whom the agent Cc'd joins the case
     if commands.note or not commands.text.strip():  # a note or a command alone is no answer: the clock goes on
         cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256, EntryKind.NOTE,
                              commands.text)
