@@ -17,13 +17,13 @@ from .models import Contact
 # never on the ingest path. The parameters are stored in each hash, so raising them later needs no migration.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # No look-alikes (0/O, 1/l/I) and nothing HTML or a mail client would mangle.
-_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 PASSWORD_LENGTH = 16
 
 
 def mint_password() -> str:
     """A temporary password from `secrets`: 16 characters from 57, about 93 bits."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
 def hash_password(password: str) -> str:

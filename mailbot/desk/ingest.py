@@ -23,6 +23,7 @@ from . import threads
 from .settings import desk_secret
 from .actions import Inbound, action_for, needs_thread
 from .actions.quarantine import quarantine
+from .redaction import redact_quoted_password
 from .models import Case, Outcome, Receipt
 from .verdict import Verdict
 
@@ -166,7 +167,9 @@ def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
 
 def _act(session: Session, config: Config, queue: QueueConfig, key: _Key, mail: InboundMail,
          ours: Ours) -> Verdict:
-    """classify → thread (and may the sender add to that case?) → the action the table names."""
+    """classify → thread (and may the sender add to that case?) → the action the table names. A quoted live
+    password is redacted first, so no action stores or forwards it."""
+    mail = redact_quoted_password(session, config, mail)
     decision = classify(mail, ours)
     case = None
     if decision.case_number is not None:  # an agent's signed reference names its case

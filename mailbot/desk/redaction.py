@@ -1,0 +1,71 @@
+"""A mail that quotes one of our password mails must not keep the live password readable at rest.
+
+A customer who answers their credentials mail usually quotes it, temporary password included. Before anything of
+such a mail is stored (raw message, entry text, notifications), every token that looks like one of our passwords
+is checked against the contact's argon2 hash, and the one that still logs in is replaced. A password only an
+encoded part carries (base64, quoted-printable) cannot be cut from the raw bytes: that password is withdrawn
+instead, and a new one is mailed, so what stays on disk no longer opens anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from argon2.exceptions import Argon2Error
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..config import Config
+from ..mail.parse import InboundMail
+from .accounts import HASHER, PASSWORD_ALPHABET, PASSWORD_LENGTH
+from .models import Contact, MailKind, Outbox
+from .submissions import enqueue_password_reset
+
+log = logging.getLogger(__name__)
+REDACTED = "[contraseña retirada]"
+_CANDIDATE = re.compile(rf"(?<![{PASSWORD_ALPHABET}])[{PASSWORD_ALPHABET}]{{{PASSWORD_LENGTH}}}(?![{PASSWORD_ALPHABET}])")
+MAX_CANDIDATES = 8  # argon2 costs ~30 ms a try: a quoted credentials mail holds one password, not a page of them
+
+
+def redact_quoted_password(session: Session, config: Config, mail: InboundMail) -> InboundMail:
+    """`mail` with the live password of a password mail it answers replaced; unchanged for any other mail."""
+    contact = _answered_contact(session, mail)
+    if contact is None or not contact.password_hash:
+        return mail
+    live = [token for token in list(dict.fromkeys(_CANDIDATE.findall(mail.text)))[:MAX_CANDIDATES]
+            if _verifies(contact.password_hash, token)]
+    if not live:
+        return mail
+    raw, text, html = mail.raw, mail.text, mail.html
+    for password in live:
+        text = text.replace(password, REDACTED)
+        html = html.replace(password, REDACTED) if html is not None else None
+        if password.encode() in raw:
+            raw = raw.replace(password.encode(), REDACTED.encode())
+        else:  # only an encoded part carries it: withdraw it, and mail a new one (the portal's reset path)
+            contact.password_hash = None
+            enqueue_password_reset(session, config, contact)
+            log.warning("a mail from %s quoted their temporary password in an encoded part; it was withdrawn and "
+                        "a new one is on its way", contact.email)
+    return dataclasses.replace(mail, raw=raw, text=text, html=html)
+
+
+def _answered_contact(session: Session, mail: InboundMail) -> Contact | None:
+    """The contact of the password mail this one answers (by In-Reply-To/References), if it answers one."""
+    ids = [*mail.in_reply_to, *mail.references]
+    if not ids:
+        return None
+    password_kinds = [kind for kind in MailKind if kind.carries_password]
+    return session.scalars(
+        select(Contact).join(Outbox, Outbox.contact_id == Contact.id)
+        .where(Outbox.message_id.in_(ids), Outbox.kind.in_(password_kinds)).limit(1)
+    ).one_or_none()
+
+
+def _verifies(password_hash: str, token: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, token)
+    except Argon2Error:
+        return False
