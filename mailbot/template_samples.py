@@ -48,6 +48,7 @@ CUSTOMER_MAIL: dict[str, Any] = {
     "text": "Buenos días:\n\nAl firmar en Adobe Reader con el token sale \"No se encontró el certificado\".\n"
             "Ya reinstalé el controlador.\n\nGracias,\nMarta",
     "attachments": ["captura.png"],
+    "flags": [],
 }
 AGENT_REPLY: dict[str, Any] = {
     "at": "2026-11-23 10:02 (America/Bogota)",
@@ -58,6 +59,7 @@ AGENT_REPLY: dict[str, Any] = {
     "text": "Buenos días, Marta:\n\n¿Nos confirma la versión de Adobe Reader y si el token aparece en el "
             "administrador de dispositivos?\n\nQuedamos atentos,\nAndrés Gómez",
     "attachments": [],
+    "flags": [],
 }
 FOLLOW_UP: dict[str, Any] = {
     **CUSTOMER_MAIL,
@@ -65,6 +67,7 @@ FOLLOW_UP: dict[str, Any] = {
     "subject": "RE: [CS0000001] No puedo firmar en Adobe Reader con el token",
     "text": "Es la versión 2024.001 y el token sí aparece.",
     "attachments": [],
+    "flags": [],
 }
 STRANGER: dict[str, Any] = {"email": "jorge.diaz@example.net", "name": "Jorge Díaz", "greeting": "Jorge Díaz",
                             "account": "example.net"}
@@ -103,6 +106,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     ),
     "agent_notify": (
         _customer(event="new_case", message=CUSTOMER_MAIL, entries=[]),
+        _customer(event="new_case", message={**CUSTOMER_MAIL, "flags": ["name-looks-like-address"]}, entries=[]),
         _customer(event="follow_up", case=_case(state="En curso", owner="Andrés Gómez"), message=FOLLOW_UP,
                   entries=[CUSTOMER_MAIL, AGENT_REPLY]),
     ),

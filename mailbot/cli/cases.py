@@ -60,6 +60,7 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
                     for a in e.attachments
                 ],
                 "message_id": e.message_id,
+                "flags": list(e.flags or []),
                 "at": iso(e.at),
             }
             for e in case.entries

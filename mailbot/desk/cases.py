@@ -74,9 +74,11 @@ def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMai
     reply without quoted history and signature (`text` when the caller already took commands out); the raw
     message on disk keeps everything."""
     assert mail.from_addr is not None
-    entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject,
-                  text=strip_reply(mail.text) if text is None else text, message_id=mail.message_id,
-                  raw_sha256=raw_sha256)
+    body = strip_reply(mail.text) if text is None else text
+    if mail.dropped_attachments:  # over [limits] max_attachment_size: the case says what was left out, and why
+        body += "".join(f"\n[{note}]" for note in mail.dropped_attachments)
+    entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject, text=body,
+                  message_id=mail.message_id, raw_sha256=raw_sha256, flags=[str(f) for f in mail.from_flags])
     for attachment in mail.attachments:
         digest = store_blob(storage, "attachments", attachment.data)
         entry.attachments.append(Attachment(filename=attachment.filename, content_type=attachment.content_type,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..config import Config, QueueConfig
 from ..errors import first_line
 from ..mail.classify import Ours, classify
-from ..mail.parse import InboundMail, ParseError, parse_message
+from ..mail.parse import InboundMail, ParseError, ParseLimits, parse_message
 from ..mail.source import Fetched
 from . import threads
 from .settings import desk_secret
@@ -45,7 +45,8 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
                                   Receipt.uid.in_([item.uid for item in batch]))
         )
     }
-    parsed = {item.uid: item.error or _parse(item.raw) for item in batch if item.uid not in known}
+    limits = ParseLimits(max_attachment_size=config.limits.max_attachment_size)
+    parsed = {item.uid: item.error or _parse(item.raw, limits) for item in batch if item.uid not in known}
     ledger = _Ledger(session, [mail for mail in parsed.values() if isinstance(mail, InboundMail)])
     ours = _ours(config, queue, desk_secret(session, config))
     verdicts: list[Verdict] = []
@@ -116,10 +117,10 @@ def _identity(mail: InboundMail) -> Identity:
     return (mail.message_id or "", mail.fingerprint)
 
 
-def _parse(raw: bytes) -> InboundMail | str:
+def _parse(raw: bytes, limits: ParseLimits) -> InboundMail | str:
     """The parsed mail, or the reason it cannot be parsed."""
     try:
-        return parse_message(raw)
+        return parse_message(raw, limits)
     except ParseError as exc:
         return str(exc)  # one line that says what is wrong ("nested deeper than 20 levels", "not an e-mail: …")
     except Exception as exc:  # a parser bug must not stop the batch either

@@ -267,6 +267,8 @@ class Entry(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[MessageId]
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Why agents should look twice at the sender (mail/sender.FromFlag values: "name-looks-like-address", …).
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     at: Mapped[Created]
 
     case: Mapped[Case] = relationship(back_populates="entries")

@@ -71,7 +71,7 @@ def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
     """An entry as templates see it (templates/README.md, "Entries")."""
     return {"at": _local(config, entry.at or utcnow()), "direction": entry.direction.value, "kind": entry.kind.value,
             "author": one_line(entry.author, MAX_NAME), "subject": one_line(entry.subject, MAX_SUBJECT),
-            "text": entry.text, "attachments": [a.filename for a in entry.attachments]}
+            "text": entry.text, "attachments": [a.filename for a in entry.attachments], "flags": list(entry.flags or [])}
 
 
 def agents_history(config: Config, case: Case, before: Entry | None = None) -> list[dict[str, Any]]:

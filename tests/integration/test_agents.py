@@ -361,3 +361,35 @@ def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(age
 
     assert [p.email for p in the_case(desk).participants] == ["firmas@transportes.example.org"]
     assert len(desk.sent_to("firmas@transportes.example.org")) == 1 and len(desk.sent_to(CUSTOMER)) == 1
+
+
+def test_a_display_name_that_imitates_an_address_is_flagged_for_the_agents(agents_desk: Desk) -> None:
+    desk = agents_desk
+    desk.deliver(mail("<spoof@example.net>", "Cambio de cuenta bancaria", "Paguen a esta cuenta.",
+                      sender='"gerencia@transportes.example.org" <evil@example.net>'))
+    desk.run_once()
+
+    case = the_case(desk)
+    assert case.contact.email == "evil@example.net", "the address a mail client shows, never the display name"
+    assert people(case)[0].flags == ["name-looks-like-address"]
+    assert "name-looks-like-address" in body(notification(desk))
+    with desk.session() as session:
+        assert session.scalars(select(Contact.email)).all() == ["evil@example.net"]
+
+
+def test_an_attachment_over_the_limit_is_dropped_with_a_note_on_the_case(agents_desk: Desk) -> None:
+    desk = agents_desk
+    desk.config_path.write_text(desk.config_path.read_text().replace(
+        "auto_replies_per_day = 20\n", 'auto_replies_per_day = 20\nmax_attachment_size = "100kB"\n'))
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = CUSTOMER, DESK_ADDRESS, "Adjunto el RUT"
+    message["Message-ID"] = "<big-attachment@transportes.example.org>"
+    message.set_content("Adjunto el RUT y una foto.")
+    message.add_attachment(b"%PDF-1.4 " + bytes(300_000), maintype="application", subtype="pdf", filename="RUT.pdf")
+    message.add_attachment(b"\x89PNG small", maintype="image", subtype="png", filename="foto.png")
+    desk.deliver(message.as_bytes())
+    desk.run_once()
+
+    entry = people(the_case(desk))[0]
+    assert [a.filename for a in entry.attachments] == ["foto.png"]
+    assert "RUT.pdf" in entry.text and "dropped" in entry.text

@@ -18,7 +18,7 @@ from tests.integration.test_first_path import CUSTOMER, FIRST
 CASE_KEYS = {"number", "subject", "queue", "state", "priority", "contact", "account", "owner", "participants",
              "first_response_at", "created_at", "updated_at", "escalation_level", "next_escalation_at", "sla",
              "escalations", "rating"}
-ENTRY_KEYS = {"direction", "kind", "author", "subject", "text", "attachments", "message_id", "at"}
+ENTRY_KEYS = {"direction", "kind", "author", "subject", "text", "attachments", "message_id", "flags", "at"}
 
 
 def mailbot(*args: str, config: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
