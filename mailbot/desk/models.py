@@ -190,6 +190,10 @@ class Contact(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
     credentials_sent_at: Mapped[datetime | None]  # when the SMTP server first accepted a credentials mail
+    # A temporary password asked for with "Restablecer contraseña": it works beside the current one until it is
+    # used (then it becomes the password) or expires, so a stranger who asks for a reset locks nobody out.
+    reset_password_hash: Mapped[str | None] = mapped_column(String(200))
+    reset_sent_at: Mapped[datetime | None]
     created_at: Mapped[Created]
 
 

@@ -86,11 +86,12 @@ def store_credentials(session: Session, row_id: int, owner: str, message_id: str
         return False
     _, contact_id = held
     if contact_id is not None:
-        session.execute(
-            update(Contact).where(Contact.id == contact_id)
-            .values(password_hash=password_hash, must_change_password=True)
-            .execution_options(synchronize_session=False)
-        )
+        kind = session.scalar(select(Outbox.kind).where(Outbox.id == row_id))
+        # A reset's password waits beside the current one (see Contact.reset_password_hash); credentials replace it.
+        values: dict[str, object] = ({"reset_password_hash": password_hash} if kind is MailKind.PASSWORD_RESET
+                                     else {"password_hash": password_hash, "must_change_password": True})
+        session.execute(update(Contact).where(Contact.id == contact_id).values(**values)
+                        .execution_options(synchronize_session=False))
     return True
 
 
@@ -107,7 +108,10 @@ def mark_sent(session: Session, row_id: int, subject: str, now: datetime | None 
     if row.kind.carries_password and row.contact_id is not None:
         contact = session.get(Contact, row.contact_id)
         assert contact is not None
-        contact.credentials_sent_at = now  # what ingest asks before queueing credentials again
+        if row.kind is MailKind.PASSWORD_RESET:
+            contact.reset_sent_at = now  # the reset password's age, for its expiry
+        else:
+            contact.credentials_sent_at = now  # what ingest asks before queueing credentials again
 
 
 def mark_failed(session: Session, row_id: int, owner: str, error: str, *, permanent: bool, smtp: SmtpConfig,

@@ -32,10 +32,11 @@ MAX_CANDIDATES = 8  # argon2 costs ~30 ms a try: a quoted credentials mail holds
 def redact_quoted_password(session: Session, config: Config, mail: InboundMail) -> InboundMail:
     """`mail` with the live password of a password mail it answers replaced; unchanged for any other mail."""
     contact = _answered_contact(session, mail)
-    if contact is None or not contact.password_hash:
+    hashes = [h for h in (contact.password_hash, contact.reset_password_hash) if h] if contact else []
+    if contact is None or not hashes:
         return mail
     live = [token for token in list(dict.fromkeys(_CANDIDATE.findall(mail.text)))[:MAX_CANDIDATES]
-            if _verifies(contact.password_hash, token)]
+            if any(_verifies(h, token) for h in hashes)]
     if not live:
         return mail
     raw, text, html = mail.raw, mail.text, mail.html
@@ -45,7 +46,7 @@ def redact_quoted_password(session: Session, config: Config, mail: InboundMail) 
         if password.encode() in raw:
             raw = raw.replace(password.encode(), REDACTED.encode())
         else:  # only an encoded part carries it: withdraw it, and mail a new one (the portal's reset path)
-            contact.password_hash = None
+            contact.password_hash = contact.reset_password_hash = None
             enqueue_password_reset(session, config, contact)
             log.warning("a mail from %s quoted their temporary password in an encoded part; it was withdrawn and "
                         "a new one is on its way", contact.email)

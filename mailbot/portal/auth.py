@@ -49,6 +49,8 @@ class _Known:
     password_hash: str | None
     must_change: bool
     credentials_sent_at: datetime | None
+    reset_password_hash: str | None
+    reset_sent_at: datetime | None
 
 
 def login_limits(portal: PortalConfig) -> tuple[Limit, Limit]:
@@ -77,7 +79,23 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
             log.warning("portal: login refused, too many failures (client %s)", client)
             return Login(Outcome.THROTTLED)
         known = _known(session, address)
-    if not passwords.verify(known.password_hash if known else None, password):
+    current = passwords.verify(known.password_hash if known else None, password)
+    # Always a second verification, so that the time taken tells nothing of which password matched, or whether any
+    # reset is waiting: a reset password works beside the current one until it is used or expires.
+    by_reset = passwords.verify(known.reset_password_hash if known else None, password)
+    if known is not None and by_reset and not current:
+        if temporary_expired(config.portal, known.reset_sent_at, now):
+            log.info("portal: contact %d logged in with an expired reset password", known.id)
+            return Login(Outcome.EXPIRED)
+        with db.write() as session:  # the reset password becomes the password, to be changed at once
+            contact = session.get(Contact, known.id)
+            assert contact is not None
+            if contact.reset_password_hash == known.reset_password_hash:
+                contact.password_hash, contact.reset_password_hash = contact.reset_password_hash, None
+                contact.must_change_password, contact.credentials_sent_at = True, contact.reset_sent_at
+        known = _known_by_id(db, known.id)
+        current = True
+    if not current:
         with db.write() as session:
             throttle.record(session, by_address, address, now)
             throttle.record(session, by_client, client, now)
@@ -127,7 +145,7 @@ def change_password(db: Database, config: Config, contact_id: int, current: str,
         assert contact is not None
         if contact.password_hash != old_hash:  # a reset mail went out meanwhile: that password rules now
             return ["err_current_wrong"], None
-        contact.password_hash = new_hash
+        contact.password_hash, contact.reset_password_hash = new_hash, None  # a reset asked for before is moot
         contact.must_change_password = False
         sessions.end_all(session, contact)
         token = sessions.start(session, config.portal, contact, remember, now)
@@ -158,4 +176,13 @@ def _known(session: Session, address: str) -> _Known | None:
     contact = session.scalars(select(Contact).where(Contact.email == address)).one_or_none()
     if contact is None:
         return None
-    return _Known(contact.id, contact.password_hash, contact.must_change_password, contact.credentials_sent_at)
+    return _Known(contact.id, contact.password_hash, contact.must_change_password, contact.credentials_sent_at,
+                  contact.reset_password_hash, contact.reset_sent_at)
+
+
+def _known_by_id(db: Database, contact_id: int) -> _Known:
+    with db.read() as session:
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        return _Known(contact.id, contact.password_hash, contact.must_change_password, contact.credentials_sent_at,
+                      contact.reset_password_hash, contact.reset_sent_at)

@@ -212,7 +212,11 @@ def test_a_token_from_before_the_login_is_worthless_after_it(portal: Portal) -> 
     assert portal.post("/password", {"new": NEW_PASSWORD, "confirm": NEW_PASSWORD}, token=before).status_code == 403
 
 
-def test_a_password_reset_mails_a_new_temporary_password_that_replaces_the_old_one(any_db_portal: Portal) -> None:
+def test_a_password_reset_mails_a_temporary_password_that_works_beside_the_old_one_until_used(
+    any_db_portal: Portal,
+) -> None:
+    """A stranger who asks for a reset must not lock the customer out: the chosen password keeps working until the
+    mailed one is used (then the mailed one rules, and must be changed)."""
     portal = any_db_portal
     portal.logged_in(CUSTOMER)
     portal.post("/logout", {})
@@ -231,8 +235,11 @@ def test_a_password_reset_mails_a_new_temporary_password_that_replaces_the_old_o
     (mail,) = portal.desk.sent_to(CUSTOMER)
     password = temporary_password(mail.message)
     assert password is not None
-    assert portal.login(CUSTOMER, NEW_PASSWORD).status_code == 400, "the old password is replaced"
+    assert portal.login(CUSTOMER, NEW_PASSWORD).status_code == 303, "the chosen password still works"
+    portal.post("/logout", {})
     assert portal.login(CUSTOMER, password).headers["location"] == f"{BASE}/password"
+    portal.post("/logout", {})
+    assert portal.login(CUSTOMER, NEW_PASSWORD).status_code == 400, "once the reset one is used, it rules"
 
 
 def test_a_reset_for_an_unknown_address_says_the_same_and_mails_nothing(portal: Portal) -> None:
