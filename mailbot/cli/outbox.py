@@ -40,7 +40,7 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
         query = select(Outbox, Case.number).outerjoin(Case, Outbox.case_id == Case.id).order_by(Outbox.id.desc())
         if args.status:
             query = query.where(Outbox.status == OutboxStatus(args.status))
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": row.id,
                 "kind": row.kind.value,
