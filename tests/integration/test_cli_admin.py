@@ -3,12 +3,14 @@ cases filters, search and attachment export."""
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Desk
-from tests.integration.test_first_path import CUSTOMER, FIRST
+from tests.integration.test_first_path import CUSTOMER, FIRST, mail
 
 
 def cli_json(desk: Desk, capsys: pytest.CaptureFixture[str], *args: str) -> object:
@@ -84,3 +86,75 @@ def test_outbox_list_shows_the_case_local_times_and_the_whole_last_error(
     shown = capsys.readouterr().out
     assert shown.splitlines()[0].split()[:3] == ["Id", "Caso", "Tipo"] and "CS0000001" in shown
     assert error.strip() in shown.replace("\n", " ")
+
+
+def numbers(desk: Desk, capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    found = cli_json(desk, capsys, "cases", *args)
+    assert isinstance(found, list)
+    return [case["number"] for case in found]
+
+
+def test_cases_list_by_contact_and_day_and_search_over_subjects_and_texts(
+        desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
+    desk.deliver(FIRST)  # CS0000001: "No puedo firmar con el token en Adobe"
+    desk.deliver(mail("<b@example.org>", "Factura", body="El 100% del TOKEN_B falla.", sender="ana@example.org"))
+    desk.deliver(mail("<c@example.org>", "Clave", body="Olvidé la clave.", sender="ana@example.org"))
+    desk.run_once()
+
+    assert numbers(desk, capsys, "list", "--contact", "ANA@example.org") == ["CS0000003", "CS0000002"]
+    assert numbers(desk, capsys, "list", "--since", "2000-01-01", "--contact", CUSTOMER) == ["CS0000001"]
+    assert numbers(desk, capsys, "list", "--since", "2999-01-01") == []
+    assert numbers(desk, capsys, "search", "token") == ["CS0000002", "CS0000001"], "subject or text, any case"
+    assert numbers(desk, capsys, "search", "100%") == ["CS0000002"]
+    assert numbers(desk, capsys, "search", "0%") == ["CS0000002"], "% is the text, not a wildcard"
+    assert numbers(desk, capsys, "search", "N_B") == ["CS0000002"]
+    assert numbers(desk, capsys, "search", "n_b") == ["CS0000002"]
+    assert numbers(desk, capsys, "search", "N%B") == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_bad_since_day_is_a_usage_error(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        desk.cli("cases", "list", "--since", "23/11/2026")
+    assert exit.value.code == 2 and "invalid fromisoformat value: '23/11/2026'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cases_attachment_writes_the_stored_file_and_never_overwrites(
+        desk: Desk, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = b"%PDF-1.4 RUT de ejemplo"
+    desk.deliver(
+        f"From: {CUSTOMER}\nTo: {desk.config.queues[0].address}\nSubject: RUT\nMessage-ID: <pdf@example.org>\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nAdjunto.\n"
+        "--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"../RUT.pdf\"\n"
+        f"Content-Transfer-Encoding: base64\n\n{base64.b64encode(pdf).decode()}\n--b--\n")
+    desk.run_once()
+    capsys.readouterr()
+    name = cli_json(desk, capsys, "cases", "show", "CS0000001")["entries"][0]["attachments"][0]["filename"]  # type: ignore[index]
+
+    target = tmp_path / "out.pdf"
+    assert desk.cli("cases", "attachment", "cs0000001", name, "-o", str(target)) == 0
+    assert target.read_bytes() == pdf and f"{target}: {name} (application/pdf, {len(pdf)} bytes)" in capsys.readouterr().out
+    target.write_bytes(b"mine")
+    assert desk.cli("cases", "attachment", "CS0000001", name, "-o", str(target)) == 1
+    assert "exists; not overwritten" in capsys.readouterr().err and target.read_bytes() == b"mine"
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert desk.cli("cases", "attachment", "CS0000001", name) == 0
+    assert [p.name for p in work.iterdir()] == ["RUT.pdf"], "its own name, in the current folder, never a path"
+    assert desk.cli("cases", "attachment", "CS0000001", "otro.pdf") == 1
+    assert capsys.readouterr().err.endswith(f"no attachment otro.pdf on CS0000001; it has {name}\n")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("typed", "said"), [
+    ("1", "mailbot: no case 1 (did you mean CS0000001?)\n"),
+    ("cs0000009", "mailbot: no case CS0000009\n"),
+    ("caso-1", "mailbot: no case CASO-1 (case numbers look like CS0000001)\n"),
+])
+def test_an_unknown_case_number_hints_at_the_format(
+        desk: Desk, capsys: pytest.CaptureFixture[str], typed: str, said: str) -> None:
+    assert desk.cli("cases", "show", typed) == 1
+    assert capsys.readouterr().err == said
