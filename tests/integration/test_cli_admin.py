@@ -4,7 +4,9 @@ cases filters, search and attachment export."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,15 @@ def test_an_unknown_case_number_hints_at_the_format(
         desk: Desk, capsys: pytest.CaptureFixture[str], typed: str, said: str) -> None:
     assert desk.cli("cases", "show", typed) == 1
     assert capsys.readouterr().err == said
+
+
+def test_a_second_demo_in_the_same_folder_refuses_to_start() -> None:
+    """The running demo holds var/demo.lock (flock); a second one stops before it touches var/demo."""
+    checkout = Path(__file__).resolve().parents[2]
+    (checkout / "var").mkdir(exist_ok=True)
+    with (checkout / "var" / "demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        second = subprocess.run([str(checkout / "run"), "demo", "--once"], capture_output=True, text=True,
+                                timeout=30)
+    assert second.returncode == 1
+    assert f"another ./run demo is running in {checkout}; stop it first" in second.stderr
