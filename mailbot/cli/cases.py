@@ -27,7 +27,7 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable output (see README)")
     add_filters(listing)
     listing.add_argument("--contact", metavar="ADDR", help="only the cases of this contact (their mail address)")
-    listing.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+    listing.add_argument("--since", type=day, metavar="YYYY-MM-DD",
                          help="only cases opened on or after this day (the desk's time zone)")
     listing.set_defaults(handler=cmd_cases_list)
     search = cases.add_parser(
@@ -48,6 +48,11 @@ def register(commands: Any) -> None:
     attachment.add_argument("-o", "--output", type=Path, metavar="FILE",
                             help="where to write it (default: its own name, in the current folder)")
     attachment.set_defaults(handler=cmd_cases_attachment)
+
+
+def day(text: str) -> date:
+    """A YYYY-MM-DD day (argparse names this function in its error: "invalid day value")."""
+    return date.fromisoformat(text)
 
 
 def cmd_cases_list(config: Config, args: argparse.Namespace) -> int:
@@ -126,7 +131,11 @@ def cmd_cases_attachment(config: Config, args: argparse.Namespace) -> int:
     with read_session(config) as session:
         case = _case(session, config, args.number)
         found = _attachment(case, args.name)
-    data = blob_path(config.storage_path, "attachments", found.sha256).read_bytes()
+    try:
+        data = blob_path(config.storage_path, "attachments", found.sha256).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"the stored copy of {found.filename} ({found.sha256}) is missing from "
+                        f"{config.storage_path / 'attachments'}") from None
     if hashlib.sha256(data).hexdigest() != found.sha256:
         raise UserError(f"the stored copy of {found.filename} ({found.sha256}) is damaged; not written")
     target = args.output or Path(Path(found.filename).name or found.sha256)
@@ -161,7 +170,8 @@ def _attachment(case: Case, name: str) -> Attachment:
         matches = {a.sha256: a for e in case.entries for a in e.attachments if a.sha256.startswith(name.lower())}
     if not matches:
         names = sorted({a.filename for e in case.entries for a in e.attachments})
-        raise UserError(f"no attachment {name} on {case.number}" + (f"; it has {', '.join(names)}" if names else ""))
+        raise UserError(terminal_safe(f"no attachment {name} on {case.number}"
+                                      + (f"; it has {', '.join(names)}" if names else "")))
     if len(matches) > 1:
         raise UserError(f"{len(matches)} different files named {name} on {case.number}; give the sha256 of one: "
                         + ", ".join(sha[:12] for sha in matches))

@@ -118,7 +118,7 @@ def test_cases_list_by_contact_and_day_and_search_over_subjects_and_texts(
 def test_a_bad_since_day_is_a_usage_error(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         desk.cli("cases", "list", "--since", "23/11/2026")
-    assert exit.value.code == 2 and "invalid fromisoformat value: '23/11/2026'" in capsys.readouterr().err
+    assert exit.value.code == 2 and "invalid day value: '23/11/2026'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -148,6 +148,11 @@ def test_cases_attachment_writes_the_stored_file_and_never_overwrites(
     assert [p.name for p in work.iterdir()] == ["RUT.pdf"], "its own name, in the current folder, never a path"
     assert desk.cli("cases", "attachment", "CS0000001", "otro.pdf") == 1
     assert capsys.readouterr().err.endswith(f"no attachment otro.pdf on CS0000001; it has {name}\n")
+    for blob in (desk.config.storage_path / "attachments").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    assert desk.cli("cases", "attachment", "CS0000001", name, "-o", str(tmp_path / "gone.pdf")) == 1
+    assert "is missing from" in capsys.readouterr().err and not (tmp_path / "gone.pdf").exists()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
