@@ -17,12 +17,12 @@ from ..errors import first_line
 from ..locks import LockError
 from ..metrics import MetricsError
 from ..store import SchemaError
-from . import cases, db, doctor, escalate, outbox, portal, quarantine, run, templates
+from . import accounts, cases, db, doctor, escalate, outbox, portal, quarantine, run, templates
 from .output import EXIT_FAILURE, EXIT_USAGE, UserError
 
 log = logging.getLogger("mailbot")
 # Each registers its subcommands; a new command group is a module and a line here.
-COMMANDS = (run, cases, outbox, quarantine, escalate, templates, db, doctor, portal)
+COMMANDS = (run, cases, outbox, quarantine, escalate, templates, accounts, db, doctor, portal)
 # Commands that read secrets (passwords, the signing key); the others work without them in the environment.
 NEEDS_SECRETS = {run.cmd_run, doctor.cmd_doctor, portal.cmd_portal, quarantine.cmd_show, quarantine.cmd_retry,
                  quarantine.cmd_delete}
