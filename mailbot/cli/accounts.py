@@ -12,8 +12,7 @@ from ..config import Config
 from ..desk.models import Case, Contact, MailKind, Outbox, OutboxStatus
 from ..desk.submissions import enqueue_password_reset
 from ..mail.sanitize import terminal_safe
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
-from .writing import write_session
+from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
 
 
 def register(commands: Any) -> None:

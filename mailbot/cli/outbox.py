@@ -13,8 +13,7 @@ from ..config import Config
 from ..desk.models import Case, Contact, Outbox, OutboxStatus, utcnow
 from ..desk.outbox import credentials_in_flight
 from ..mail.sanitize import terminal_safe
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
-from .writing import write_session
+from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
 
 # What an operator may send again: the server gave up on them (dead) or reported them undelivered (bounced).
 RETRYABLE = (OutboxStatus.DEAD, OutboxStatus.BOUNCED)

@@ -34,6 +34,18 @@ def read_session(config: Config) -> Iterator[Session]:
         engine.dispose()
 
 
+@contextmanager
+def write_session(config: Config) -> Iterator[Session]:
+    """Like `read_session`, but a writer: a mistyped path or a schema behind still fails instead of creating one."""
+    engine = store.make_engine(config.database_url)
+    try:
+        store.ensure_schema(engine, create=False)
+        with store.session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def local_time(config: Config, iso: str) -> str:
     """A stored UTC time as the desk reads it: 2026-11-23 09:15 in its own time zone."""
     return f"{datetime.fromisoformat(iso).astimezone(config.desk.zone):%Y-%m-%d %H:%M}"

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import store
 from ..config import Config, QueueConfig
 from ..desk import quarantine
 from ..desk.models import Outcome, Receipt
@@ -19,7 +18,7 @@ from ..mail.quarantine_folder import QuarantineFolder
 from ..mail.sanitize import terminal_safe
 from ..mail.source import SourceUnavailable
 from ..runners.intake import mailbox_key
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
+from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
 
 
 def register(commands: Any) -> None:
@@ -72,7 +71,7 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_retry(config: Config, args: argparse.Namespace) -> int:
-    with _write_session(config) as session:
+    with write_session(config) as session:
         if args.all:
             receipts = [r for r in quarantine.waiting(session)
                         if not args.reason or args.reason.casefold() in r.reason.casefold()]
@@ -93,7 +92,7 @@ def cmd_retry(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_delete(config: Config, args: argparse.Namespace) -> int:
-    with _write_session(config) as session:
+    with write_session(config) as session:
         receipt = _receipt(session, args.id)
         with _folder(_queue(config, receipt)) as folder:
             uid = folder.locate(receipt.folder_uid, receipt.message_id)
@@ -148,14 +147,3 @@ def _folder(queue: QueueConfig) -> Iterator[QuarantineFolder]:
             yield QuarantineFolder(source)
     except SourceUnavailable as exc:
         raise UserError(str(exc)) from None
-
-
-@contextmanager
-def _write_session(config: Config) -> Iterator[Session]:
-    engine = store.make_engine(config.database_url)
-    try:
-        store.ensure_schema(engine, create=False)
-        with store.session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
