@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,10 @@ class UserError(Exception):
 
 
 @contextmanager
-def read_session(config: Config) -> Iterator[Session]:
-    """A read-only look: it never creates a database or a schema (a mistyped path says so)."""
-    engine = store.make_engine(config.database_url, writer=False)
+def read_session(config: Config, writer: bool = False) -> Iterator[Session]:
+    """A look at the desk that never creates a database or a schema (a mistyped path, or a schema behind, says
+    so). A reader never blocks the daemon; a writer (`write_session`) queues behind it like any writer."""
+    engine = store.make_engine(config.database_url, writer=writer)
     try:
         store.ensure_schema(engine, create=False)
         with store.session_factory(engine)() as session:
@@ -34,16 +35,9 @@ def read_session(config: Config) -> Iterator[Session]:
         engine.dispose()
 
 
-@contextmanager
-def write_session(config: Config) -> Iterator[Session]:
-    """Like `read_session`, but a writer: a mistyped path or a schema behind still fails instead of creating one."""
-    engine = store.make_engine(config.database_url)
-    try:
-        store.ensure_schema(engine, create=False)
-        with store.session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
+def write_session(config: Config) -> AbstractContextManager[Session]:
+    """For the commands that change the desk (retry, reset, quarantine): `read_session` as a writer."""
+    return read_session(config, writer=True)
 
 
 def local_time(config: Config, iso: str) -> str:

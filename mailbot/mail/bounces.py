@@ -12,6 +12,8 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import cast
 
+from .parse import leaf_parts
+
 from flufl.bounce import all_failures
 
 __all__ = ["Bounce", "parse_bounce"]
@@ -57,7 +59,7 @@ def parse_bounce(raw: bytes) -> Bounce | None:
     server-format bounce that a person forwarded (it does not come from the mail system).
     """
     msg = message_from_bytes(raw)  # compat32 Messages: what flufl.bounce's detectors read
-    parts = list(_parts(msg))
+    parts = list(leaf_parts(msg))
     if msg.get_content_type() == "multipart/report":
         report_type = msg.get_param("report-type", header="content-type")
         if report_type is not None and str(report_type).lower() != "delivery-status":
@@ -67,17 +69,6 @@ def parse_bounce(raw: bytes) -> Bounce | None:
     if not _from_mail_system(msg):
         return None
     return _from_server_format(msg, parts)
-
-
-def _parts(msg: Message) -> Iterator[Message]:
-    """Leaves in order; an attached message is yielded whole, so its own parts never count as the report's."""
-    stack = [msg]
-    while stack:
-        part = stack.pop()
-        if part.get_content_maintype() == "multipart" and part.is_multipart():
-            stack.extend(reversed(cast(list[Message], part.get_payload())))
-        else:
-            yield part
 
 
 def _dsn_recipient(parts: list[Message]) -> Message | None:

@@ -22,7 +22,7 @@ from .charsets import clean, decode_bytes, decode_words, unfold
 from .sanitize import ELLIPSIS, one_line
 from .sender import EncodedWordInAddress, FromFlag, read_sender
 
-__all__ = ["Attachment", "FromFlag", "InboundMail", "ParseError", "ParseLimits", "parse_message"]
+__all__ = ["Attachment", "FromFlag", "InboundMail", "ParseError", "ParseLimits", "leaf_parts", "parse_message"]
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 MAX_MESSAGE_ID = 255  # the database columns' width; RFC 5322 sets no limit, real ids are far shorter
@@ -232,7 +232,7 @@ def _fingerprint(msg: Message, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _leaf_parts(msg: Message) -> Iterator[Message]:
+def leaf_parts(msg: Message) -> Iterator[Message]:
     """Leaves in document order; attached messages are yielded whole, not descended into."""
     stack = [msg]
     while stack:
@@ -250,7 +250,7 @@ def _walk_body(msg: Message, linesep: str, max_size: int) -> tuple[str | None, s
     html: str | None = None
     attachments: list[Attachment] = []
     dropped: list[str] = []
-    for part in _leaf_parts(msg):
+    for part in leaf_parts(msg):
         ctype = part.get_content_type()
         filename = _declared_filename(part)
         if ctype in _MESSAGE_TYPES or part.is_multipart():
