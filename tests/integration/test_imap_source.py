@@ -201,9 +201,17 @@ class Relay:
 
     @staticmethod
     def _pump(source: socket.socket, target: socket.socket, rewrite: Rewrite) -> None:
-        with source, target, suppress(OSError):  # the other direction may have closed both already
-            while data := source.recv(65536):
-                target.sendall(rewrite(data))
+        """A rewrite that raises OSError cuts the connection, both ways and at once (shutdown wakes the other
+        direction's recv, which a close from this thread would not)."""
+        try:
+            with suppress(OSError):  # the other direction may have closed both already
+                while data := source.recv(65536):
+                    target.sendall(rewrite(data))
+        finally:
+            for end in (source, target):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
 
     def close(self) -> None:
         self._listener.close()

@@ -226,3 +226,37 @@ def test_a_pass_waits_for_sqlites_write_lock_held_by_another_connection_then_suc
     assert desk.run_once().verdicts == []
     assert _counts(desk) == (5, 5, 0) and desk.folder("INBOX") == []
     _each_customer_got_credentials_and_an_ack_once(desk, 5)
+
+
+def test_a_connection_dropped_mid_fetch_moves_nothing_and_the_next_pass_takes_every_mail_once(
+    desk: Desk, dovecot: PrivateDovecot
+) -> None:
+    from tests.integration.test_imap_source import Relay
+
+    dropped: list[bool] = []
+
+    def drop_in_fetch(data: bytes) -> bytes:
+        """The first FETCH answer never arrives: the connection is cut as a flaky network would."""
+        if b"BODY[]" in data and not dropped:
+            dropped.append(True)
+            raise ConnectionResetError("cut in the middle of a FETCH")
+        return data
+
+    relay = Relay(dovecot, bytes, drop_in_fetch)
+    try:
+        text = desk.config_path.read_text()
+        head, _, tail = text.partition('key = "mesadeayuda"')
+        desk.config_path.write_text(head + 'key = "mesadeayuda"' + tail.replace(f"port = {dovecot.port}",
+                                                                                  f"port = {relay.port}", 1))
+        for raw in _new_customers("corte", 3):
+            desk.deliver(raw)
+
+        first = desk.run_once()
+
+        assert dropped and first.verdicts == [] and any("mesadeayuda" in u for u in first.unavailable)
+        assert len(desk.folder("INBOX")) == 3 and _counts(desk)[0] == 0, "nothing moved, nothing recorded"
+        second = desk.run_once()
+    finally:
+        relay.close()
+    assert len(second.verdicts) == 3 and desk.folder("INBOX") == []
+    _each_customer_got_credentials_and_an_ack_once(desk, 3)
