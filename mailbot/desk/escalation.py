@@ -23,9 +23,10 @@ from ..config_escalation import EscalationLevel
 from ..locks import AdvisoryLock
 from . import sla
 from .calendar import BusinessCalendar
-from .escalation_mail import (closing_context, enqueue_notice, escalation_context, last_entries, local,
-                              reminder_context, span, target_text)
+from .escalation_mail import (closing_context, enqueue_notice, escalation_context, last_entries, reminder_context,
+                              span, target_text)
 from .models import Case, Entry, EntryKind, Escalation, EscalationKind, MailKind, State, utcnow
+from .outbox import local
 
 log = logging.getLogger(__name__)
 

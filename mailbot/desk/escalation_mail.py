@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
-from ..mail.sanitize import one_line
 from .durations import Duration
 from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox, utcnow
-from .outbox import MAX_REFERENCES, MAX_SUBJECT, ack_context
+from .outbox import MAX_REFERENCES, ack_context, entry_context, local
 
 LAST_ENTRIES = 3  # what a level's contacts read of the case's history
 # What people wrote on the case; our automatic mails and out-of-office replies tell a supervisor nothing.
@@ -23,11 +22,6 @@ _WORDS = {
     "es": {"day": "día hábil", "days": "días hábiles"},
     "en": {"day": "business day", "days": "business days"},
 }
-
-
-def local(config: Config, when: datetime) -> str:
-    """An instant as the desk reads it: "2026-11-23 09:15 (America/Bogota)"."""
-    return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
 
 
 def span(value: timedelta) -> str:
@@ -43,13 +37,6 @@ def target_text(target: Duration, language: str) -> str:
     days = f"{target.days} {words['day' if target.days == 1 else 'days']}" if target.days else ""
     clock = span(target.clock) if target.clock or not target.days else ""
     return " ".join(part for part in (days, clock) if part)
-
-
-def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
-    """An entry in the shape every template reads (see template_samples.CUSTOMER_MAIL)."""
-    return {"at": local(config, entry.at), "direction": entry.direction.value, "kind": entry.kind.value,
-            "author": entry.author, "subject": one_line(entry.subject, MAX_SUBJECT), "text": entry.text,
-            "attachments": [attachment.filename for attachment in entry.attachments]}
 
 
 def last_entries(session: Session, case: Case, kinds: Sequence[EntryKind] = HISTORY_KINDS,

@@ -34,14 +34,15 @@ def _contact(contact: Contact) -> dict[str, str]:
             "greeting": greeting_name(contact.name, contact.email) or ""}
 
 
-def _local(config: Config, when: datetime) -> str:
+def local(config: Config, when: datetime) -> str:
+    """An instant as the desk reads it in a mail: "2026-11-23 09:15 (America/Bogota)"."""
     return f"{when.astimezone(config.desk.zone):%Y-%m-%d %H:%M} ({config.desk.timezone})"
 
 
 def _case(config: Config, case: Case) -> dict[str, str]:
     return {"number": case.number, "subject": one_line(case.subject, MAX_SUBJECT), "priority": case.priority.value,
-            "state": case.state.value, "owner": case.assignee or "", "created_at": _local(config, case.created_at),
-            "updated_at": _local(config, case.updated_at)}
+            "state": case.state.value, "owner": case.assignee or "", "created_at": local(config, case.created_at),
+            "updated_at": local(config, case.updated_at)}
 
 
 def ack_context(config: Config, queue: QueueConfig, case: Case) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def credentials_in_flight(session: Session, contact: Contact) -> bool:
 
 def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
     """An entry as templates see it (templates/README.md, "Entries")."""
-    return {"at": _local(config, entry.at or utcnow()), "direction": entry.direction.value, "kind": entry.kind.value,
+    return {"at": local(config, entry.at or utcnow()), "direction": entry.direction.value, "kind": entry.kind.value,
             "author": one_line(entry.author, MAX_NAME), "subject": one_line(entry.subject, MAX_SUBJECT),
             "text": entry.text, "attachments": [a.filename for a in entry.attachments], "flags": list(entry.flags or [])}
 
@@ -112,7 +113,7 @@ def bounce_context(config: Config, queue: QueueConfig, case: Case | None, bounce
                    diagnostic: str) -> dict[str, Any]:
     bounce = {"recipient": bounced.recipient, "status": status, "diagnostic": diagnostic,
               "subject": one_line(bounced.subject, MAX_SUBJECT),
-              "sent_at": _local(config, bounced.sent_at or bounced.created_at)}
+              "sent_at": local(config, bounced.sent_at or bounced.created_at)}
     return {**_about(config, queue, case), "bounce": bounce}
 
 
