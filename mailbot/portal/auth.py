@@ -69,17 +69,24 @@ def reset_limits(portal: PortalConfig) -> tuple[Limit, Limit]:
 
 def log_in(db: Database, config: Config, username: str, password: str, remember: bool, client: str,
            now: datetime, replacing: str | None = None) -> Login:
-    """Check the password and open a session, ending the one the browser had (`replacing`, its token). Over either
-    limit nothing is checked; an unknown address costs one argon2 verification like a wrong password, so neither
-    the answer nor its time tells who has a user."""
+    """Check the password and open a session, ending the one the browser had (`replacing`, its token).
+
+    Each try is counted before any password is checked, in the transaction that read the counts (serialised per
+    key), so parallel tries cannot slip past a limit together; a success takes its counts back. Over the client's
+    limit nothing is checked. Over the address's limit the chosen password is not checked either, but a reset
+    password still is: it is random (93 bits), so guessing it is hopeless, and a stranger's failures cannot lock
+    the customer out of "Restablecer contraseña". Every path costs two argon2 verifications, so neither the answer
+    nor its time tells who has a user, or which password matched."""
     address = username.strip().lower()
     by_address, by_client = login_limits(config.portal)
-    with db.read() as session:
-        if throttle.reached(session, by_address, address, now) or throttle.reached(session, by_client, client, now):
+    with db.write() as session:
+        if throttle.reached(session, by_client, client, now):
             log.warning("portal: login refused, too many failures (client %s)", client)
             return Login(Outcome.THROTTLED)
+        address_over = throttle.reached(session, by_address, address, now)
+        tries = (throttle.record(session, by_address, address, now), throttle.record(session, by_client, client, now))
         known = _known(session, address)
-    current = passwords.verify(known.password_hash if known else None, password)
+    current = passwords.verify(known.password_hash if known and not address_over else None, password)
     # Always a second verification, so that the time taken tells nothing of which password matched, or whether any
     # reset is waiting: a reset password works beside the current one until it is used or expires.
     by_reset = passwords.verify(known.reset_password_hash if known else None, password)
@@ -96,11 +103,8 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
         known = _known_by_id(db, known.id)
         current = True
     if not current:
-        with db.write() as session:
-            throttle.record(session, by_address, address, now)
-            throttle.record(session, by_client, client, now)
         log.info("portal: failed login (%s, client %s)", f"contact {known.id}" if known else "no such user", client)
-        return Login(Outcome.WRONG)
+        return Login(Outcome.THROTTLED if address_over else Outcome.WRONG)
     assert known is not None and known.password_hash is not None
     if known.must_change and temporary_expired(config.portal, known.credentials_sent_at, now):
         log.info("portal: contact %d logged in with an expired temporary password", known.id)
@@ -112,6 +116,7 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
         if rehashed is not None and contact.password_hash == known.password_hash:
             contact.password_hash = rehashed
         throttle.forget(session, by_address, address)
+        throttle.take_back(session, tries)
         if replacing:
             sessions.end(session, replacing)
         token = sessions.start(session, config.portal, contact, remember, now)
@@ -128,12 +133,20 @@ def change_password(db: Database, config: Config, contact_id: int, current: str,
                     remember: bool, now: datetime) -> tuple[list[str], str | None]:
     """(problems as message keys, the new session's token). A contact who must change a temporary password just
     typed it to log in, so only the others are asked for their current one. Every other session ends."""
-    with db.read() as session:
+    by_address, _ = login_limits(config.portal)
+    with db.write() as session:
         contact = session.get(Contact, contact_id)
         assert contact is not None
         email, old_hash, forced = contact.email, contact.password_hash, contact.must_change_password
+        if not forced:  # a stolen session must not become a way to guess the real password without limit
+            if throttle.reached(session, by_address, email, now):
+                return ["err_login_throttled_short"], None
+            tries = (throttle.record(session, by_address, email, now),)
     if not forced and not passwords.verify(old_hash, current):
         return ["err_current_wrong"], None
+    if not forced:
+        with db.write() as session:
+            throttle.take_back(session, tries)
     found = passwords.problems(new, email, old_hash)
     if new != confirm:
         found.append("err_mismatch")

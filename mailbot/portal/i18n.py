@@ -28,6 +28,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "reset_link": "Restablecer contraseña",
         "err_login_wrong": "El usuario o la contraseña no son correctos.",
         "err_login_throttled": "Demasiados intentos fallidos. Espere {minutes} minutos e intente de nuevo.",
+        "err_login_throttled_short": "Demasiados intentos fallidos. Espere unos minutos e intente de nuevo.",
         "err_login_expired": "Su contraseña temporal venció. Use «Restablecer contraseña» para recibir otra.",
         "password_title": "Cambiar contraseña",
         "password_forced": "Es la primera vez que ingresa con esta contraseña temporal: elija una contraseña nueva "
@@ -148,6 +149,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "reset_link": "Reset password",
         "err_login_wrong": "The username or the password is wrong.",
         "err_login_throttled": "Too many failed attempts. Wait {minutes} minutes and try again.",
+        "err_login_throttled_short": "Too many failed attempts. Wait a few minutes and try again.",
         "err_login_expired": "Your temporary password has expired. Use “Reset password” to get another one.",
         "password_title": "Change password",
         "password_forced": "This is the first time you log in with this temporary password: choose a new password "

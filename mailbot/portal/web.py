@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -37,7 +39,7 @@ class Portal:
     config: Config
     db: Database
     pages: Pages
-    secret: bytes
+    secret: bytes = field(repr=False)
 
     @classmethod
     def open(cls, config: Config) -> Portal:
@@ -45,7 +47,10 @@ class Portal:
         if secret is None:
             log.info("portal: no [portal] session_secret configured; forms opened before a restart must be sent "
                      "again, and several portal processes need a shared one")
-        key = secret.encode() if secret else secrets.token_bytes(32)
+        # A key of the forms' own, derived: the desk secret also signs agents' Message-IDs, and a form token must
+        # never be an HMAC a visitor can have that key compute over a text of their choosing.
+        key = hmac.new(secret.encode(), b"mailbot portal forms", hashlib.sha256).digest() if secret \
+            else secrets.token_bytes(32)
         return cls(config, Database(config.database_url), Pages(config), key)
 
 

@@ -120,6 +120,24 @@ def test_wrong_passwords_lock_the_address_for_the_window_even_for_the_right_one(
     assert portal.login(STRANGER).headers["location"] == f"{BASE}/password", "another address is not locked"
 
 
+def test_a_stranger_locking_the_address_cannot_lock_the_customer_out_of_a_reset(portal: Portal) -> None:
+    """Five wrong passwords lock the chosen password for the window, but the random one "Restablecer contraseña"
+    mails still opens the door: failures a stranger makes on purpose lock nobody out."""
+    portal.logged_in(CUSTOMER)
+    portal.post("/logout", {})
+    for _ in range(portal.config.portal.login_failures_per_account):
+        portal.login(CUSTOMER, "adivinando")
+    assert portal.login(CUSTOMER, NEW_PASSWORD).status_code == 429
+    portal.desk.sink.clear()
+    portal.post("/reset", {"username": CUSTOMER})
+    portal.desk.run_once()
+
+    (mail,) = portal.desk.sent_to(CUSTOMER)
+    password = temporary_password(mail.message)
+    assert password is not None
+    assert portal.login(CUSTOMER, password).headers["location"] == f"{BASE}/password"
+
+
 def test_wrong_passwords_from_one_client_address_lock_that_client(tmp_path: Path, dovecot: PrivateDovecot,
                                                                   sink: SmtpCapture) -> None:
     for portal in portal_for(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", dovecot, sink,
