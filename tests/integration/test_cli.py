@@ -147,6 +147,7 @@ def test_run_creates_a_fresh_sqlite_schema_by_itself(tmp_path: Path, dovecot, si
     assert json.loads(mailbot("cases", "list", "--json", config=path).stdout)[0]["number"] == "CS0000001"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # output, not storage: one database is enough
 def test_terminal_output_never_prints_a_mails_control_characters(desk: Desk) -> None:
     """A mail could retitle the admin's terminal and clear the screen through `cases show` (ESC, BEL)."""
     from tests.integration.test_first_path import mail

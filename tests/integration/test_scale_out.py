@@ -36,7 +36,7 @@ def _daemon(desk: Desk) -> subprocess.Popen[str]:
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_three_daemons_share_the_work_and_one_killed_mid_way_loses_and_doubles_nothing(desk: Desk) -> None:
     text = desk.config_path.read_text().replace("[daemon]\n", "[daemon]\npoll_interval = 0.5\nbatch_size = 10\n")
-    text = text.replace("[smtp]\n", "[smtp]\ntimeout = 2\n")  # claims of the killed daemon expire after 30 s
+    text = text.replace("[smtp]\n", "[smtp]\ntimeout = 1\n")  # claims of the killed daemon expire after 10 s
     desk.config_path.write_text(text)
     first = [mail(f"<new-{i}@example.org>", f"Solicitud {i}", sender=f"cliente{i}@example.org") for i in range(NEW)]
     follow_ups = [mail(f"<re-{i}@example.org>", f"RE: Solicitud {i}", sender=f"cliente{i}@example.org",
