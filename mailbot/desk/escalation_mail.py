@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
-from ..mail.message_ids import new_message_id
 from .durations import Duration
-from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox, utcnow
-from .outbox import MAX_REFERENCES, ack_context, entry_context, local
+from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox
+from .outbox import MAX_REFERENCES, ack_context, enqueue, entry_context, local
 
 LAST_ENTRIES = 3  # what a level's contacts read of the case's history
 # What people wrote on the case; our automatic mails and out-of-office replies tell a supervisor nothing.
@@ -68,28 +67,17 @@ def closing_context(config: Config, queue: QueueConfig, case: Case, resolved_at:
 def enqueue_notice(session: Session, config: Config, queue: QueueConfig, kind: MailKind, recipient: str,
                    context: dict[str, Any], case: Case, *, contact: Contact | None = None,
                    language: str | None = None) -> Outbox:
-    """One automatic mail about `case` that answers no inbound mail, with a Message-ID fixed now and kept across
-    retries. To the customer (`contact`) it is threaded under the case's newest mail, so their client files it
-    with the conversation (RFC 5322 §3.6.4); to staff it starts a thread that the case number in the subject
-    brings back to the case."""
-    in_reply_to, references = None, ""
+    """One automatic mail about `case` that answers no inbound mail (through `outbox.enqueue`). To the customer
+    (`contact`) it is threaded under the case's newest mail, so their client files it with the conversation
+    (RFC 5322 §3.6.4), and it counts towards the customer's [limits] like any automatic mail; to staff it starts a
+    thread that the case number in the subject brings back to the case, and is never suppressed."""
+    ids: list[str] = []
     if contact is not None:
-        ids = session.scalars(select(Entry.message_id).where(Entry.case_id == case.id, Entry.message_id.is_not(None))
-                              .order_by(Entry.id.desc()).limit(MAX_REFERENCES)).all()
-        in_reply_to = ids[0] if ids else None
-        references = " ".join(reversed([i for i in ids if i]))
-    row = Outbox(
-        kind=kind,
-        case_id=case.id,
-        contact_id=contact.id if contact else None,
-        queue=queue.key,
-        language=language or case.language,
-        recipient=recipient,
-        message_id=new_message_id(config.desk.message_id_domain),
-        in_reply_to=in_reply_to,
-        references=references,
-        context=context,
-        next_attempt_at=utcnow(),
-    )
-    session.add(row)
+        ids = [i for i in session.scalars(select(Entry.message_id).where(Entry.case_id == case.id,
+                                                                         Entry.message_id.is_not(None))
+                                          .order_by(Entry.id.desc()).limit(MAX_REFERENCES)) if i]
+    row = enqueue(session, config, queue, kind, recipient, context, case, in_reply_to=ids[0] if ids else None,
+                  references=list(reversed(ids)), automatic=contact is not None)
+    row.contact_id = contact.id if contact else None
+    row.language = language or row.language
     return row

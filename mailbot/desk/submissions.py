@@ -25,7 +25,7 @@ from ..mail.parse import InboundMail, parse_message
 from .actions import Inbound, action_for
 from .threads import relation
 from .models import Case, CaseRequest, Contact, MailKind, Outbox, utcnow
-from .outbox import credentials_in_flight, password_reset_context
+from .outbox import credentials_in_flight, enqueue, password_reset_context
 from .verdict import Verdict
 
 # Recorded on the raw message, so that an admin reading it knows it was typed in the portal, not mailed.
@@ -105,11 +105,10 @@ def enqueue_password_reset(session: Session, config: Config, contact: Contact) -
     if credentials_in_flight(session, contact):
         return None
     queue = _home_queue(session, config, contact)
-    row = Outbox(kind=MailKind.PASSWORD_RESET, case_id=None, contact_id=contact.id, queue=queue.key,
-                 language=config.desk.language, recipient=contact.email,
-                 message_id=new_message_id(config.desk.message_id_domain), in_reply_to=None, references="",
-                 context=password_reset_context(config, queue, contact), next_attempt_at=utcnow())
-    session.add(row)
+    row = enqueue(session, config, queue, MailKind.PASSWORD_RESET, contact.email,
+                  password_reset_context(config, queue, contact), None, in_reply_to=None, references=[],
+                  automatic=False)  # asked for by the customer, and limited by the portal's own reset limits
+    row.contact_id = contact.id
     session.flush()
     return row
 

@@ -20,8 +20,8 @@ from mailbot.config import Config, load_config
 from mailbot.desk import cases
 from mailbot.desk.accounts import get_or_create_contact
 from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due, record_rating
-from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, Outbox, Priority,
-                                 State, utcnow)
+from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, MailKind, Outbox,
+                                 OutboxStatus, Priority, State, utcnow)
 from mailbot.runners.outgoing import OutgoingRunner
 from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
 from mailbot.servers.smtp_capture import SmtpCapture
@@ -343,3 +343,21 @@ def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: Escala
         assert kinds == {"escalation", "escalation_agents", "reminder", "closing"}
         for row in rows:
             assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
+
+
+def test_a_reminder_obeys_the_customers_limit_of_automatic_mail(desk: EscalationDesk) -> None:
+    """Reminders and closing mails are automatic mail: past [limits] auto_replies_per_hour to one address they are
+    kept as suppressed, never sent (a loop through a customer's autoresponder stays bounded)."""
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.ON_HOLD, bogota(23, 10))
+    with desk.sessions.begin() as session:  # the customer already had the hour's automatic mails
+        for n in range(desk.config.limits.auto_replies_per_hour):
+            session.add(Outbox(kind=MailKind.ACK, case_id=case_id, queue="mesadeayuda", language="es",
+                               recipient=CUSTOMER, message_id=f"<earlier-{n}@example.com>", context={},
+                               status=OutboxStatus.SENT, next_attempt_at=utcnow()))
+
+    assert desk.pass_at(bogota(26, 10)).reminders == 1
+    with desk.sessions() as session:
+        reminder = session.scalars(select(Outbox).where(Outbox.kind == MailKind.REMINDER)).one()
+        assert reminder.status is OutboxStatus.SUPPRESSED
