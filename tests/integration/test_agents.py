@@ -14,6 +14,7 @@ from mailbot.desk.models import (Case, Contact, Entry, EntryKind, MailKind, Outb
                                  State)
 from tests.conftest import DESK_ADDRESS, OUR_DOMAIN, Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+from tests.databases import sqlite_only
 
 AGENT, OTHER_AGENT = "agente1@example.com", "agente2@example.com"
 STRANGER = "jorge.diaz@example.net"
@@ -108,6 +109,7 @@ def test_a_whole_conversation_by_mail(agents_desk: Desk) -> None:
         "Llamé a la cliente; reinstalar el controlador."
 
 
+@sqlite_only
 def test_an_invalid_command_tells_the_agent_and_sends_nothing_to_the_customer(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -131,6 +133,7 @@ def forged(message_id: str) -> str:
 
 @pytest.mark.parametrize("how", ["no reference", "forged reference", "another agent's reference",
                                  "untrusted authserv-id"])
+@sqlite_only
 def test_a_spoofed_agent_reply_acts_as_nothing(agents_desk: Desk, how: str) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -160,6 +163,7 @@ def test_a_spoofed_agent_reply_acts_as_nothing(agents_desk: Desk, how: str) -> N
         "[CS0000001] Correo no verificado con la dirección de un agente"}
 
 
+@sqlite_only
 def test_a_trusted_dkim_pass_proves_an_agent_without_a_reference(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -174,6 +178,7 @@ def test_a_trusted_dkim_pass_proves_an_agent_without_a_reference(agents_desk: De
 
 
 @pytest.mark.parametrize("quotes", ["number", "message-id"])
+@sqlite_only
 def test_a_stranger_quoting_another_customers_case_gets_their_own_and_learns_nothing(agents_desk: Desk,
                                                                                        quotes: str) -> None:
     desk = agents_desk
@@ -194,6 +199,7 @@ def test_a_stranger_quoting_another_customers_case_gets_their_own_and_learns_not
     assert "Revisar: cita el caso CS0000001" in notification(desk)["Subject"]
 
 
+@sqlite_only
 def test_a_reply_to_a_closed_case_opens_a_linked_case_and_tells_its_number(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -212,6 +218,7 @@ def test_a_reply_to_a_closed_case_opens_a_linked_case_and_tells_its_number(agent
     assert told.message["Subject"].startswith("[CS0000002]") and "CS0000001" in body(told.message)
 
 
+@sqlite_only
 def test_an_autoresponder_against_the_daemon_stays_within_the_rate_limit(agents_desk: Desk) -> None:
     """It answers every mail we send it with an out-of-office to the desk, for 20 cycles."""
     desk = agents_desk
@@ -228,6 +235,7 @@ def test_an_autoresponder_against_the_daemon_stays_within_the_rate_limit(agents_
     assert the_case(desk).state is State.NEW
 
 
+@sqlite_only
 def test_automatic_mail_past_the_limit_is_kept_as_suppressed(agents_desk: Desk) -> None:
     desk = agents_desk
     for n in range(8):
@@ -277,6 +285,7 @@ Message-ID: {original_id}
 """
 
 
+@sqlite_only
 def test_a_bounce_is_matched_to_its_outbox_row_and_opens_no_case(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -301,6 +310,7 @@ def test_a_bounce_is_matched_to_its_outbox_row_and_opens_no_case(agents_desk: De
     assert "Correo no entregado a" in notification(desk)["Subject"]
 
 
+@sqlite_only
 def test_a_reused_message_id_threads_to_the_case_its_sender_wrote(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -314,6 +324,7 @@ def test_a_reused_message_id_threads_to_the_case_its_sender_wrote(agents_desk: D
     assert [(v.outcome, v.case_number) for v in report.verdicts] == [(Outcome.FOLLOW_UP, "CS0000001")]
 
 
+@sqlite_only
 def test_two_mailbot_desks_mailing_each_other_stay_bounded(agents_desk: Desk, tmp_path: Path) -> None:
     """Desk A's address writes to desk B as a person would; every mail each desk sends to the other is delivered to
     the other's inbox, cycle after cycle. Automatic mail never answers automatic mail, so it ends at once."""
@@ -348,6 +359,7 @@ def test_two_mailbot_desks_mailing_each_other_stay_bounded(agents_desk: Desk, tm
     assert totals[-1] == totals[2], "nothing more after the first cycles"
 
 
+@sqlite_only
 def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(FIRST)
@@ -363,6 +375,7 @@ def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(age
     assert len(desk.sent_to("firmas@transportes.example.org")) == 1 and len(desk.sent_to(CUSTOMER)) == 1
 
 
+@sqlite_only
 def test_a_display_name_that_imitates_an_address_is_flagged_for_the_agents(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.deliver(mail("<spoof@example.net>", "Cambio de cuenta bancaria", "Paguen a esta cuenta.",
@@ -377,6 +390,7 @@ def test_a_display_name_that_imitates_an_address_is_flagged_for_the_agents(agent
         assert session.scalars(select(Contact.email)).all() == ["evil@example.net"]
 
 
+@sqlite_only
 def test_an_attachment_over_the_limit_is_dropped_with_a_note_on_the_case(agents_desk: Desk) -> None:
     desk = agents_desk
     desk.config_path.write_text(desk.config_path.read_text().replace(

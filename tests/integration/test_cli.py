@@ -14,6 +14,7 @@ from sqlalchemy import text
 from mailbot import store
 from tests.conftest import Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST
+from tests.databases import sqlite_only
 
 CASE_KEYS = {"number", "subject", "queue", "state", "priority", "contact", "account", "owner", "participants",
              "first_response_at", "created_at", "updated_at", "escalation_level", "next_escalation_at", "sla",
@@ -26,6 +27,7 @@ def mailbot(*args: str, config: Path | None = None, env: dict[str, str] | None =
     return subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120)
 
 
+@sqlite_only
 def test_run_once_then_cases_and_outbox_as_json(desk: Desk) -> None:
     desk.deliver(FIRST)
 
@@ -51,11 +53,13 @@ def test_run_once_then_cases_and_outbox_as_json(desk: Desk) -> None:
     assert "CS0000001" in table and "3 - Moderada" in table
 
 
+@sqlite_only
 def test_showing_an_unknown_case_says_so(desk: Desk) -> None:
     shown = mailbot("cases", "show", "CS9999999", config=desk.config_path)
     assert (shown.returncode, shown.stderr.strip()) == (1, "mailbot: no case CS9999999")
 
 
+@sqlite_only
 def test_an_unreachable_mailbox_fails_run_once_with_its_reason(desk: Desk) -> None:
     (desk.config_path.parent / "imap.password").write_text("wrong\n")
 
@@ -147,7 +151,7 @@ def test_run_creates_a_fresh_sqlite_schema_by_itself(tmp_path: Path, dovecot, si
     assert json.loads(mailbot("cases", "list", "--json", config=path).stdout)[0]["number"] == "CS0000001"
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # output, not storage: one database is enough
+@sqlite_only  # output, not storage: one database is enough
 def test_terminal_output_never_prints_a_mails_control_characters(desk: Desk) -> None:
     """A mail could retitle the admin's terminal and clear the screen through `cases show` (ESC, BEL)."""
     from tests.integration.test_first_path import mail

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+from tests.databases import sqlite_only
 
 
 def cli_json(desk: Desk, capsys: pytest.CaptureFixture[str], *args: str) -> object:
@@ -21,6 +22,7 @@ def cli_json(desk: Desk, capsys: pytest.CaptureFixture[str], *args: str) -> obje
     return json.loads(capsys.readouterr().out)
 
 
+@sqlite_only
 def test_accounts_list_show_and_a_password_reset_that_prints_no_password(
         desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     desk.deliver(FIRST)
@@ -47,13 +49,14 @@ def test_accounts_list_show_and_a_password_reset_that_prints_no_password(
     assert cli_json(desk, capsys, "accounts", "show", CUSTOMER)["password_mail"]["kind"] == "password_reset"  # type: ignore[index]
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_accounts_of_an_unknown_address_fail_in_one_line(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     assert desk.cli("accounts", "reset-password", "nadie@example.org") == 1
     assert capsys.readouterr().err == "mailbot: no contact nadie@example.org (see `mailbot accounts list`)\n"
     assert desk.cli("accounts", "list") == 0 and capsys.readouterr().out == "(nothing)\n"
 
 
+@sqlite_only
 def test_outbox_retry_requeues_dead_rows_and_says_their_last_error(
         desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     desk.sink.reject_with("550 5.1.1 mailbox unavailable")
@@ -76,7 +79,7 @@ def test_outbox_retry_requeues_dead_rows_and_says_their_last_error(
     assert desk.cli("outbox", "retry", "--dead") == 0 and capsys.readouterr().out == "(nothing)\n"
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_outbox_list_shows_the_case_local_times_and_the_whole_last_error(
         desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     error = "550 5.1.1 " + "the recipient's mailbox is unavailable and will stay so " * 3
@@ -96,6 +99,7 @@ def numbers(desk: Desk, capsys: pytest.CaptureFixture[str], *args: str) -> list[
     return [case["number"] for case in found]
 
 
+@sqlite_only
 def test_cases_list_by_contact_and_day_and_search_over_subjects_and_texts(
         desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     desk.deliver(FIRST)  # CS0000001: "No puedo firmar con el token en Adobe"
@@ -114,14 +118,14 @@ def test_cases_list_by_contact_and_day_and_search_over_subjects_and_texts(
     assert numbers(desk, capsys, "search", "N%B") == []
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_a_bad_since_day_is_a_usage_error(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         desk.cli("cases", "list", "--since", "23/11/2026")
     assert exit.value.code == 2 and "invalid day value: '23/11/2026'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_cases_attachment_writes_the_stored_file_and_never_overwrites(
         desk: Desk, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pdf = b"%PDF-1.4 RUT de ejemplo"
@@ -155,7 +159,7 @@ def test_cases_attachment_writes_the_stored_file_and_never_overwrites(
     assert "is missing from" in capsys.readouterr().err and not (tmp_path / "gone.pdf").exists()
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 @pytest.mark.parametrize(("typed", "said"), [
     ("1", "mailbot: no case 1 (did you mean CS0000001?)\n"),
     ("cs0000009", "mailbot: no case CS0000009\n"),

@@ -13,6 +13,7 @@ from tests.conftest import Desk
 from tests.integration.test_cli import mailbot
 from tests.integration.test_first_path import FIRST
 from tests.unit.test_config import MINIMAL
+from tests.databases import sqlite_only
 
 COMMANDS = [["run"], ["cases", "list"], ["cases", "show"], ["outbox", "list"], ["db", "upgrade"], ["doctor"]]
 
@@ -22,7 +23,7 @@ def test_version_is_printed() -> None:
     assert shown.returncode == 0 and re.fullmatch(r"mailbot \S+\n", shown.stdout)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_config_and_verbose_may_follow_the_command(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(desk.config_path)
 
@@ -50,7 +51,7 @@ def test_the_main_help_gives_examples_and_exit_codes(capsys: pytest.CaptureFixtu
     assert "exit status: 0 success; 1 an expected failure" in shown and "2 a configuration or usage\nerror" in shown
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_json_logs_are_one_object_per_line_without_secrets(desk: Desk) -> None:
     password = (desk.config_path.parent / "imap.password").read_text().strip()
     desk.config_path.write_text(desk.config_path.read_text() + '\n[logging]\nformat = "json"\nlevel = "debug"\n')

@@ -9,6 +9,7 @@ import pytest
 
 from mailbot.config import DEFAULT_TEMPLATES
 from tests.conftest import Desk
+from tests.databases import sqlite_only
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def edited(desk: Desk, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_check_passes_then_names_the_file_and_line_of_an_unknown_variable(
     desk: Desk, edited: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -35,7 +36,7 @@ def test_check_passes_then_names_the_file_and_line_of_an_unknown_variable(
     assert f"{ack}:4:" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_preview_prints_the_subject_and_a_queue_override_wins(
     desk: Desk, edited: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

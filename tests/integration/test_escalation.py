@@ -27,6 +27,7 @@ from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
 from mailbot.servers.smtp_capture import SmtpCapture
 from mailbot.template_samples import sample
 from mailbot.templates import Templates
+from tests.databases import sqlite_only
 
 BOGOTA = ZoneInfo("America/Bogota")
 CUSTOMER = "marta.ruiz@transportes.example.org"
@@ -156,6 +157,7 @@ def test_a_case_ignored_for_a_week_climbs_one_level_per_pass_at_the_business_ins
     assert desk.history(case_id, EscalationKind.RESOLUTION_BREACH) == [(1, bogota(26, 9))]
 
 
+@sqlite_only
 def test_each_level_falls_due_exactly_at_its_business_instant_not_before(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     for before, at, level in ((bogota(23, 10, 59), bogota(23, 11), 1), (bogota(23, 14, 59), bogota(23, 15), 2),
@@ -165,6 +167,7 @@ def test_each_level_falls_due_exactly_at_its_business_instant_not_before(desk: E
         assert desk.case(case_id).escalation_level == level
 
 
+@sqlite_only
 def test_a_case_opened_friday_evening_climbs_on_saturday_morning(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(27, 18, 30))
     assert desk.case(case_id).escalation_due_at == bogota(28, 9, 30)  # 30 min on Friday, 1 h 30 on Saturday
@@ -186,6 +189,7 @@ def test_an_agent_answer_stops_the_climb_and_resets_it_and_the_next_customer_mai
     assert desk.case(case_id).escalation_due_at == bogota(24, 10)
 
 
+@sqlite_only
 def test_an_internal_note_is_no_answer(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     with desk.sessions.begin() as session:
@@ -197,6 +201,7 @@ def test_an_internal_note_is_no_answer(desk: EscalationDesk) -> None:
     assert desk.pass_at(bogota(23, 11)).levels == 1
 
 
+@sqlite_only
 def test_priority_1_climbs_at_night_and_on_sunday(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(28, 23), Priority.CRITICAL)  # Saturday 23:00, the office long closed
     for at, level in ((bogota(29, 1), 1), (bogota(29, 5), 2), (bogota(30, 5), 3)):
@@ -205,6 +210,7 @@ def test_priority_1_climbs_at_night_and_on_sunday(desk: EscalationDesk) -> None:
         assert desk.case(case_id).escalation_level == level
 
 
+@sqlite_only
 def test_the_resolution_breach_is_recorded_once_and_the_first_level_told(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     desk.agent_answers(case_id, bogota(23, 10))  # answered in time: no level, but the case is not resolved
@@ -243,6 +249,7 @@ def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> N
         assert session.scalar(select(func.count()).select_from(Outbox)) == 40  # supervisor and agents, once each
 
 
+@sqlite_only
 def test_a_case_on_hold_gets_one_reminder_after_remind_after(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     desk.agent_answers(case_id, bogota(23, 10))
@@ -271,6 +278,7 @@ def test_a_resolved_case_left_unanswered_closes_with_the_survey_and_a_reply_rate
     assert desk.case(case_id).rating == 5
 
 
+@sqlite_only
 def test_a_customer_reply_before_the_close_keeps_the_case_open(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     desk.agent_answers(case_id, bogota(23, 10))
@@ -286,6 +294,7 @@ def _cli_json(desk: EscalationDesk, capsys: pytest.CaptureFixture[str], *args: s
     return json.loads(capsys.readouterr().out)
 
 
+@sqlite_only
 def test_cases_list_filters_and_shows_levels_sla_and_history(desk: EscalationDesk,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     desk.open_case(bogota(24, 9, year=2025))
@@ -312,6 +321,7 @@ def test_cases_list_filters_and_shows_levels_sla_and_history(desk: EscalationDes
     assert "BREACHED" in capsys.readouterr().out
 
 
+@sqlite_only
 def test_escalate_once_runs_one_pass_at_the_current_time(desk: EscalationDesk,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     desk.open_case(utcnow() - timedelta(days=30))
@@ -328,6 +338,7 @@ def _shape(value: Any) -> Any:
     return None
 
 
+@sqlite_only
 def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: EscalationDesk) -> None:
     desk.open_case(bogota(23, 9))
     desk.pass_at(bogota(23, 11))
@@ -345,6 +356,7 @@ def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: Escala
             assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
 
 
+@sqlite_only
 def test_a_reminder_obeys_the_customers_limit_of_automatic_mail(desk: EscalationDesk) -> None:
     """Reminders and closing mails are automatic mail: past [limits] auto_replies_per_hour to one address they are
     kept as suppressed, never sent (a loop through a customer's autoresponder stays bounded)."""

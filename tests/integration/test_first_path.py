@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from mailbot.desk.models import Case, Contact, Entry, Outbox, OutboxStatus, Outcome, Priority, Receipt, State
 from tests.conftest import DESK_ADDRESS, OTHER_ADDRESS, OUR_DOMAIN, Desk
+from tests.databases import sqlite_only
 
 CUSTOMER = "marta.ruiz@transportes.example.org"
 
@@ -78,6 +79,7 @@ def test_first_time_customer_gets_a_case_credentials_and_an_acknowledgement(desk
         assert not any(password in row for row in stored), "the temporary password must never be stored in clear"
 
 
+@sqlite_only
 def test_known_customer_gets_only_the_acknowledgement(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -93,6 +95,7 @@ def test_known_customer_gets_only_the_acknowledgement(desk: Desk) -> None:
     ]
 
 
+@sqlite_only
 def test_reply_to_our_acknowledgement_threads_by_headers(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -110,6 +113,7 @@ def test_reply_to_our_acknowledgement_threads_by_headers(desk: Desk) -> None:
     assert desk.sink.captured == [], "a follow-up is not acknowledged again"
 
 
+@sqlite_only
 def test_reply_with_only_the_case_number_in_the_subject_threads(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -121,6 +125,7 @@ def test_reply_with_only_the_case_number_in_the_subject_threads(desk: Desk) -> N
     assert len(only_case(desk).entries) == 4  # customer, credentials, ack, follow-up
 
 
+@sqlite_only
 def test_customer_writing_on_a_resolved_case_puts_it_back_in_progress(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -174,6 +179,7 @@ def test_a_processed_message_put_back_in_the_inbox_is_a_duplicate(desk: Desk) ->
     assert len(desk.sent_to(CUSTOMER)) == 2 and only_case(desk).number == "CS0000001"
 
 
+@sqlite_only
 def test_a_message_that_is_not_mail_is_quarantined_and_the_batch_goes_on(desk: Desk) -> None:
     desk.deliver(b"\x00\x01 this is not an e-mail at all")
     desk.deliver(mail("<nobody@example.org>", "Sin remitente").replace(f"From: {CUSTOMER}\n", ""))
@@ -188,6 +194,7 @@ def test_a_message_that_is_not_mail_is_quarantined_and_the_batch_goes_on(desk: D
     assert reasons[0].startswith("not an e-mail") and "no usable From address" in reasons[1]
 
 
+@sqlite_only
 def test_automatic_mail_opens_no_case_and_gets_no_answer(desk: Desk) -> None:
     desk.deliver(mail("<ooo@example.org>", "Respuesta automática: fuera de la oficina", sender="ana@example.org",
                       extra="Auto-Submitted: auto-replied\n"))
@@ -198,6 +205,7 @@ def test_automatic_mail_opens_no_case_and_gets_no_answer(desk: Desk) -> None:
     assert desk.sink.captured == []
 
 
+@sqlite_only
 def test_attachments_and_the_raw_message_are_stored_once_by_sha256(desk: Desk) -> None:
     pdf = b"%PDF-1.4 RUT de ejemplo"
     import base64
@@ -219,6 +227,7 @@ def test_attachments_and_the_raw_message_are_stored_once_by_sha256(desk: Desk) -
     assert b"RUT actualizado" in (storage / "raw" / entry.raw_sha256[:2] / f"{entry.raw_sha256}.eml").read_bytes()
 
 
+@sqlite_only
 def test_messages_are_fetched_in_uid_batches(desk: Desk) -> None:
     text = desk.config_path.read_text().replace("[daemon]\n", "[daemon]\nbatch_size = 2\n")
     desk.config_path.write_text(text)
@@ -231,6 +240,7 @@ def test_messages_are_fetched_in_uid_batches(desk: Desk) -> None:
     assert desk.folder("INBOX") == []
 
 
+@sqlite_only
 def test_without_move_the_source_copies_and_expunges(desk: Desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from mailbot.mail import imap_source
 
@@ -248,6 +258,7 @@ def test_without_move_the_source_copies_and_expunges(desk: Desk, monkeypatch) ->
     assert desk.folder("INBOX") == [] and len(desk.folder("Procesados")) == 1
 
 
+@sqlite_only
 def test_a_temporary_smtp_failure_is_retried_and_delivered_once(desk: Desk) -> None:
     desk.sink.reject_with("451 4.3.0 Intente más tarde")
     desk.deliver(FIRST)
@@ -266,6 +277,7 @@ def test_a_temporary_smtp_failure_is_retried_and_delivered_once(desk: Desk) -> N
         assert [r.status for r in session.scalars(select(Outbox))] == [OutboxStatus.SENT] * 2
 
 
+@sqlite_only
 def test_a_permanent_smtp_failure_is_dead_at_once_with_the_servers_words(desk: Desk) -> None:
     desk.sink.reject_with("550 5.1.1 <marta.ruiz@transportes.example.org>: buzón inexistente")
     desk.deliver(FIRST)
@@ -279,6 +291,7 @@ def test_a_permanent_smtp_failure_is_dead_at_once_with_the_servers_words(desk: D
     assert "550 5.1.1" in rows[0].last_error and "buzón inexistente" in rows[0].last_error
 
 
+@sqlite_only
 def test_smtp_down_keeps_the_outbox_and_ingest_goes_on(desk: Desk) -> None:
     text = desk.config_path.read_text()
     desk.config_path.write_text(re.sub(r"(\[smtp\]\nhost = \"127.0.0.1\"\nport = )\d+", r"\g<1>9", text))
@@ -292,6 +305,7 @@ def test_smtp_down_keeps_the_outbox_and_ingest_goes_on(desk: Desk) -> None:
         assert [(r.status, r.attempts) for r in session.scalars(select(Outbox))] == [(OutboxStatus.PENDING, 0)] * 2
 
 
+@sqlite_only
 def test_mail_from_a_desk_address_is_our_own_and_never_answered(desk: Desk) -> None:
     desk.deliver(mail("<loop@example.com>", "Reenvío interno", sender=f"Mesa de ayuda <{DESK_ADDRESS}>"))
 
@@ -303,6 +317,7 @@ def test_mail_from_a_desk_address_is_our_own_and_never_answered(desk: Desk) -> N
         assert session.scalars(select(Receipt.rule)).all() == ["own-address"]
 
 
+@sqlite_only
 def test_list_or_bulk_mail_opens_a_case_but_gets_no_automatic_mail(desk: Desk) -> None:
     desk.deliver(mail("<list@example.org>", "Consulta desde el grupo", sender="grupo@example.org",
                       extra="Precedence: list\nList-Id: <soporte.example.org>\n"))
@@ -324,6 +339,7 @@ def test_a_mail_without_message_id_sent_to_two_desk_addresses_opens_one_case(des
     assert sorted(v.outcome.value for v in report.verdicts) == ["duplicate", "new_case"]
 
 
+@sqlite_only
 def test_replies_share_one_smtp_connection(desk: Desk) -> None:
     for n in range(3):
         desk.deliver(mail(f"<many-{n}@example.org>", f"Solicitud {n}", sender=f"cliente{n}@example.org"))
@@ -333,6 +349,7 @@ def test_replies_share_one_smtp_connection(desk: Desk) -> None:
     assert len(desk.sink.captured) == 6 and len({c.peer for c in desk.sink.captured}) == 1
 
 
+@sqlite_only
 def test_a_mail_that_keeps_failing_is_dead_after_max_attempts(desk: Desk) -> None:
     desk.sink.reject_with("451 4.3.0 Intente más tarde")
     desk.deliver(FIRST)
@@ -346,6 +363,7 @@ def test_a_mail_that_keeps_failing_is_dead_after_max_attempts(desk: Desk) -> Non
     assert desk.sink.captured == []
 
 
+@sqlite_only
 def test_a_server_that_refuses_our_sender_charges_no_mail(desk: Desk) -> None:
     desk.sink.reject_sender_with("530 5.7.0 Authentication required")
     desk.deliver(FIRST)
@@ -360,6 +378,7 @@ def test_a_server_that_refuses_our_sender_charges_no_mail(desk: Desk) -> None:
     assert len(desk.sent_to(CUSTOMER)) == 2
 
 
+@sqlite_only
 def test_replies_are_sent_from_the_queue_they_are_about(desk: Desk) -> None:
     desk.deliver(mail("<clave@example.org>", "Clave bloqueada", to=OTHER_ADDRESS), queue="clavesegura")
 
@@ -369,6 +388,7 @@ def test_replies_are_sent_from_the_queue_they_are_about(desk: Desk) -> None:
     assert (sender.display_name, sender.addr_spec) == ("Soporte Clave Segura", OTHER_ADDRESS)
 
 
+@sqlite_only
 def test_a_tag_of_a_case_that_does_not_exist_does_not_stay_in_the_new_case_subject(desk: Desk) -> None:
     desk.deliver(mail("<stale@transportes.example.org>", "RE: [CS0000077] Token bloqueado"))
 

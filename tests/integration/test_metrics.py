@@ -21,6 +21,7 @@ from mailbot.metrics import MetricsError, MetricsServer
 from mailbot.servers.ports import free_port
 from tests.conftest import Desk
 from tests.integration.test_first_path import FIRST, mail
+from tests.databases import sqlite_only
 
 
 def configure(desk: Desk, poll_interval: float = 60, outbox_stuck_after: float = 1800) -> Config:
@@ -95,6 +96,7 @@ def test_a_scrape_after_runs_shows_their_counts(desk: Desk) -> None:
     assert found[("mailbot_ingest_batch_seconds_count", frozenset({("queue", "mesadeayuda")}))] >= 1
 
 
+@sqlite_only
 def test_healthz_goes_red_when_a_mailbox_stops_being_polled(desk: Desk) -> None:
     config = configure(desk, poll_interval=0.2)  # stale after 3 × 0.2 s
 
@@ -118,6 +120,7 @@ def test_healthz_goes_red_when_a_mailbox_stops_being_polled(desk: Desk) -> None:
     assert "mesadeayuda" not in body
 
 
+@sqlite_only
 def test_healthz_goes_red_when_the_outbox_is_stuck(desk: Desk) -> None:
     config = configure(desk, outbox_stuck_after=1)
     desk.deliver(FIRST)
@@ -134,6 +137,7 @@ def test_healthz_goes_red_when_the_outbox_is_stuck(desk: Desk) -> None:
     assert json.loads(body)["reason"].startswith("outbox: a reply has been due for ")
 
 
+@sqlite_only
 def test_an_unknown_path_is_not_found_and_a_busy_port_is_a_clear_error(desk: Desk) -> None:
     config = configure(desk)
 

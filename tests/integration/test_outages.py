@@ -25,6 +25,7 @@ from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import SmtpCapture
 from tests.conftest import DESK_ADDRESS, IMAP_PASSWORD, OTHER_ADDRESS, POSTGRES_URL, Desk, write_desk_config
 from tests.integration.test_first_path import mail
+from tests.databases import sqlite_only
 
 pytestmark = pytest.mark.integration
 QUEUES = {"mesadeayuda": (DESK_ADDRESS, "Mesa de ayuda"), "clavesegura": (OTHER_ADDRESS, "Soporte Clave Segura")}
@@ -124,7 +125,7 @@ def own_dovecot() -> Iterator[PrivateDovecot]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_an_imap_server_killed_and_restarted_leaves_the_other_mailbox_served_and_loses_nothing(
     desk: Desk, own_dovecot: PrivateDovecot
 ) -> None:
@@ -198,7 +199,7 @@ def test_postgresql_backends_terminated_mid_batch_lose_and_double_nothing(desk: 
     _each_customer_got_credentials_and_an_ack_once(desk, 60)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_a_pass_waits_for_sqlites_write_lock_held_by_another_connection_then_succeeds(desk: Desk) -> None:
     for raw in _new_customers("lock", 5):
         desk.deliver(raw)

@@ -37,6 +37,7 @@ from mailbot.servers.smtp_capture import Captured, SmtpCapture
 from mailbot.templates import Templates
 from tests.conftest import DESK_ADDRESS, OTHER_ADDRESS, Desk, write_desk_config
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+from tests.databases import sqlite_only
 
 MakeRunner = Callable[..., OutgoingRunner]
 
@@ -128,6 +129,7 @@ def test_a_live_lease_is_left_alone_and_an_expired_one_is_taken_over(desk: Desk,
     assert (first.message_id, first.status, first.claimed_by) == (held, OutboxStatus.PENDING, "other-host:41:live")
 
 
+@sqlite_only
 def test_one_drain_delivers_everything_due_in_claimed_batches_over_one_connection(
     desk: Desk, runners: MakeRunner
 ) -> None:
@@ -139,6 +141,7 @@ def test_one_drain_delivers_everything_due_in_claimed_batches_over_one_connectio
     assert message_ids(desk.sink.captured) == queued and len({c.peer for c in desk.sink.captured}) == 1
 
 
+@sqlite_only
 def test_a_server_that_takes_no_mail_makes_the_pass_unavailable_and_charges_nothing(
     desk: Desk, runners: MakeRunner
 ) -> None:
@@ -267,6 +270,7 @@ def test_a_sender_killed_right_after_the_server_accepted_credentials_never_leave
     assert len(desk.sent_to(CUSTOMER)) == 3, "and the acknowledgement, once"
 
 
+@sqlite_only
 def test_a_retried_ack_keeps_its_message_id_and_credentials_get_a_new_one_each_attempt(desk: Desk) -> None:
     desk.sink.reject_with("451 4.3.0 Intente más tarde")
     desk.deliver(FIRST)
@@ -287,6 +291,7 @@ def test_a_retried_ack_keeps_its_message_id_and_credentials_get_a_new_one_each_a
                                "127.0.0.1:{port} does not offer"),
     (True, OutboxStatus.SENT, ""),
 ])
+@sqlite_only
 def test_a_recipient_that_needs_smtputf8_is_dead_at_once_where_the_server_lacks_it(
     tmp_path: Path, db_url: str, dovecot: PrivateDovecot, offered: bool, status: OutboxStatus, error: str
 ) -> None:
@@ -316,6 +321,7 @@ def broken_templates(tmp_path: Path) -> Path:
     ("template", r"template: .*/broken-templates/es/ack\.txt\.j2:1: unexpected '\}'"),
     ("queue", r"queue: 'retirada' is not configured in .*/mailbot\.toml"),
 ])
+@sqlite_only
 def test_a_render_failure_says_what_failed_and_waits_for_a_fix(
     desk: Desk, runners: MakeRunner, broken_templates: Path, broken: str, error: str
 ) -> None:
@@ -354,6 +360,7 @@ def test_a_database_error_while_sending_charges_no_row_and_names_the_database(de
     assert runner.once().sent == 2
 
 
+@sqlite_only
 def test_snooze_wakes_when_the_next_row_falls_due_and_at_once_when_rung(desk: Desk, runners: MakeRunner) -> None:
     queue_acks(desk, customers(1))
     with desk.session() as session:

@@ -13,6 +13,7 @@ from mailbot.mail.imap_source import ImapSource
 from mailbot.mail.source import Fetched
 from tests.conftest import Desk
 from tests.integration.test_first_path import FIRST, mail
+from tests.databases import sqlite_only
 
 BIG_BODY = ("x" * 76 + "\n") * (30 * 2**20 // 78)  # 30 MiB once delivered with CRLF: over the 25 MB cap
 
@@ -30,6 +31,7 @@ def quarantine_json(desk: Desk, capsys: pytest.CaptureFixture[str]) -> list[dict
     return rows
 
 
+@sqlite_only
 def test_a_mail_over_the_cap_is_quarantined_unread_and_the_mail_behind_it_is_processed(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,6 +93,7 @@ def test_list_show_retry_and_delete(desk: Desk, capsys: pytest.CaptureFixture[st
     assert "no quarantined mail" in capsys.readouterr().err
 
 
+@sqlite_only
 def test_retry_finds_the_mail_by_its_message_id_when_the_folder_uid_is_unknown(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,6 +19,7 @@ from mailbot.desk.accounts import get_or_create_contact
 from mailbot.desk.models import Case, Contact, Entry, Outbox, OutboxStatus, Outcome, Receipt
 from tests.conftest import Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail
+from tests.databases import sqlite_only
 
 
 def test_a_message_that_crashes_processing_is_quarantined_with_its_work_rolled_back(
@@ -82,6 +83,7 @@ def test_case_numbers_stay_unique_under_concurrent_writers(desk: Desk) -> None:
     assert sorted(numbers) == [f"CS{n:07d}" for n in range(1, 41)]
 
 
+@sqlite_only
 def test_a_configured_starttls_that_the_imap_server_lacks_is_an_error_not_plaintext(desk: Desk) -> None:
     text = desk.config_path.read_text()
     desk.config_path.write_text(text.replace('tls = "none"\nusername = "mesadeayuda', 'tls = "starttls"\nusername = "mesadeayuda'))
@@ -93,6 +95,7 @@ def test_a_configured_starttls_that_the_imap_server_lacks_is_an_error_not_plaint
     assert len(desk.folder("INBOX")) == 1, "nothing is read over a connection that should have been encrypted"
 
 
+@sqlite_only
 def test_a_configured_starttls_that_the_smtp_server_lacks_sends_nothing_in_plaintext(desk: Desk) -> None:
     text = desk.config_path.read_text()
     desk.config_path.write_text(re.sub(r'(\[smtp\]\nhost = "127.0.0.1"\nport = \d+\n)tls = "none"', r'\1tls = "starttls"', text))
@@ -106,6 +109,7 @@ def test_a_configured_starttls_that_the_smtp_server_lacks_sends_nothing_in_plain
         assert {r.status for r in session.scalars(select(Outbox))} == {OutboxStatus.PENDING}
 
 
+@sqlite_only
 def test_the_daemon_answers_new_mail_while_running_and_stops_cleanly_on_sigterm(desk: Desk) -> None:
     text = desk.config_path.read_text().replace("[daemon]\n", "[daemon]\npoll_interval = 0.2\n")
     desk.config_path.write_text(text)
@@ -124,6 +128,7 @@ def test_the_daemon_answers_new_mail_while_running_and_stops_cleanly_on_sigterm(
     assert "mailbot stopped" in stderr and "Traceback" not in stderr
 
 
+@sqlite_only
 def test_a_changed_uidvalidity_is_noticed_and_the_ledger_still_knows_old_mail(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -147,6 +152,7 @@ def test_a_changed_uidvalidity_is_noticed_and_the_ledger_still_knows_old_mail(de
         assert len(session.scalars(select(Entry)).all()) == 3
 
 
+@sqlite_only
 def test_a_message_the_imap_server_cannot_return_is_quarantined_and_the_rest_go_on(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,7 @@ from mailbot.servers.ports import free_port
 from mailbot.servers.smtp_capture import SmtpCapture
 from tests.conftest import Desk, write_desk_config
 from tests.integration.test_first_path import CUSTOMER, FIRST
+from tests.databases import sqlite_only
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +74,7 @@ def three_queue_desk(tmp_path: Path, db_url: str, dovecot: PrivateDovecot, sink:
     return desk
 
 
+@sqlite_only
 def test_a_hung_and_a_refusing_mailbox_never_stall_the_others_and_each_outage_is_logged_once(
     three_queue_desk: Desk, black_hole: BlackHole, caplog: pytest.LogCaptureFixture,
 ) -> None:

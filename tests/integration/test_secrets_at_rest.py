@@ -11,6 +11,7 @@ from sqlalchemy import select
 from mailbot.desk.models import Base, Contact, MailKind, Outbox
 from tests.conftest import DESK_ADDRESS, Desk
 from tests.integration.test_first_path import CUSTOMER, FIRST
+from tests.databases import sqlite_only
 
 
 def readable_anywhere(desk: Desk, secret: str) -> list[str]:
@@ -61,6 +62,7 @@ def test_a_reply_quoting_the_credentials_keeps_no_live_password(desk: Desk) -> N
         assert contact.password_hash is not None, "a plain quote is redacted: the password keeps working"
 
 
+@sqlite_only
 def test_a_password_quoted_in_an_encoded_part_is_withdrawn_and_a_new_one_mailed(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -78,6 +80,7 @@ def test_a_password_quoted_in_an_encoded_part_is_withdrawn_and_a_new_one_mailed(
     assert mailed and mailed[0] != password
 
 
+@sqlite_only
 def test_a_bounce_of_the_credentials_mail_keeps_no_password(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()

@@ -20,6 +20,7 @@ from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import SmtpCapture
 from tests.conftest import OUR_DOMAIN
 from tests.portal.conftest import BASE, COLLEAGUE, CUSTOMER, STRANGER, Portal, mail, portal_for
+from tests.databases import sqlite_only
 
 PDF = ("nuevo.pdf", b"%PDF-1.4 nuevo\n", "application/pdf")
 
@@ -86,6 +87,7 @@ def test_without_account_cases_a_colleague_sees_only_their_own(portal: Portal) -
     assert portal.get("/cases/CS0000001").status_code == 404
 
 
+@sqlite_only
 def test_a_case_shows_the_conversation_but_no_credentials_notes_or_automatic_mail(any_db_portal: Portal) -> None:
     portal = any_db_portal
     case = case_of(portal, "CS0000001")
@@ -107,6 +109,7 @@ def test_a_case_shows_the_conversation_but_no_credentials_notes_or_automatic_mai
         assert hidden not in page.text
 
 
+@sqlite_only
 def test_guessing_other_customers_case_numbers_and_attachment_ids_finds_nothing(any_db_portal: Portal) -> None:
     portal = any_db_portal
     own = case_of(portal, "CS0000001").entries[0].attachments[0]
@@ -151,6 +154,7 @@ def test_an_attachment_of_a_hidden_entry_is_not_downloadable(portal: Portal) -> 
     assert portal.logged_in(CUSTOMER).get(f"/cases/CS0000001/files/{hidden}").status_code == 404
 
 
+@sqlite_only
 def test_a_reply_is_recorded_as_the_customers_mail_on_the_case_would_be(any_db_portal: Portal) -> None:
     portal = any_db_portal
     before = case_of(portal, "CS0000001")
