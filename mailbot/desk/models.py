@@ -62,6 +62,11 @@ class EntryKind(enum.Enum):
     UNVERIFIED = "unverified"  # from an agent's address without proof: flagged, its commands ignored
     BOUNCE = "bounce"  # a note that a mail of ours bounced; the bounce itself is not stored
 
+    @property
+    def automatic(self) -> bool:
+        """Mail no person wrote (ours, an out-of-office, a bounce): it does not move the case's "updated" time."""
+        return self in (EntryKind.SYSTEM, EntryKind.AUTO_REPLY, EntryKind.BOUNCE)
+
 
 class Outcome(enum.Enum):
     """What became of one inbound message: the exactly-once ledger's verdict."""
