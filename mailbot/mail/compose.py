@@ -33,7 +33,9 @@ def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMess
     message = EmailMessage()
     message["From"] = Address(display_name=envelope.sender_name, addr_spec=envelope.sender_address)
     # Address quotes and encodes the name; one_line takes out any CR/LF a hostile name kept, so it stays one header.
-    message["To"] = Address(display_name=one_line(envelope.recipient_name, MAX_NAME), addr_spec=envelope.recipient)
+    # Given in parts, a non-ASCII local part is written as is (SMTPUTF8), where addr_spec= would refuse it.
+    local, _, domain = envelope.recipient.rpartition("@")
+    message["To"] = Address(display_name=one_line(envelope.recipient_name, MAX_NAME), username=local, domain=domain)
     message["Subject"] = rendered.subject
     if envelope.reply_to:
         message["Reply-To"] = envelope.reply_to  # a list that munges Reply-To must not divert an agent's answer
