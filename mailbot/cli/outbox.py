@@ -4,6 +4,7 @@ dead or bounced rows sent again."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Config
 from ..desk.models import Case, Contact, Outbox, OutboxStatus, utcnow
+from ..desk import transport_state
 from ..desk.outbox import credentials_in_flight
 from ..mail.sanitize import terminal_safe
 from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
@@ -56,8 +58,14 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
             }
             for row, number in session.execute(query)
         ]
+        server = transport_state.last_error(session)
+    # The rows wait uncharged while the server takes no mail at all: only this line says why.
+    outage = server and terminal_safe(f"SMTP {server.server}, last error at {local_time(config, iso(server.at) or '')}: "
+                                      f"{server.error}")
     if args.json:
         print_json(rows)
+        if outage:
+            print(outage, file=sys.stderr)  # the array stays what the README promises
         return EXIT_OK
     for row in rows:
         for key in ("next_attempt_at", "sent_at"):
@@ -69,6 +77,8 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
     for row in rows:
         if row["last_error"]:
             print(terminal_safe(f"{row['id']}: {row['last_error']}"))
+    if outage:
+        print(outage)
     return EXIT_OK
 
 

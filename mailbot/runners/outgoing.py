@@ -10,7 +10,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import metrics
 from ..config import Config
-from ..desk import outbox_service as outbox
+from ..desk import outbox_service as outbox, transport_state
 from ..desk.accounts import hash_password
 from ..desk.models import OutboxStatus, utcnow
 from ..desk.rendering import OutgoingMail, RenderError, plain_text, render
@@ -45,6 +45,7 @@ class DrainReport:
     retried: int = 0
     dead: int = 0
     unavailable: str | None = None
+    unsent: list[str] = field(default_factory=list)  # one line per row its template or queue kept from being sent
 
 
 def default_owner() -> str:
@@ -91,7 +92,12 @@ class OutgoingRunner(Runner):
     def drain(self) -> DrainReport:
         """Try every row that is due now once; a row that fails again is left for a later drain. Database errors
         are raised (nothing is charged for them); call it from a thread without a running event loop."""
-        return asyncio.run(self._drain())
+        report = asyncio.run(self._drain())
+        if report.unavailable is not None or report.sent:  # for `outbox list`: no row shows the server's words
+            with self.sessions.begin() as session:
+                transport_state.remember(session, f"{self.config.smtp.host}:{self.config.smtp.port}",
+                                         report.unavailable, report.sent)
+        return report
 
     def _until_next_due(self) -> float:
         poll = self.config.daemon.poll_interval
@@ -148,6 +154,8 @@ class OutgoingRunner(Runner):
             mail = render(self.config, self.templates, row)
         except RenderError as exc:  # the mail waits for an admin's fix (up to max_attempts); ingest goes on
             metrics.send_failed("template")
+            report.unsent.append(f"outbox row {row_id} ({row.case_number or 'no case'}, {row.kind.value}) not sent: "
+                                 f"{exc}")
             self._failed(row_id, str(exc), False, report)
             return None
         if mail.password is not None:
