@@ -90,7 +90,7 @@ def _print_cases(config: Config, query: Select[Case], as_json: bool) -> int:
 
 def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
     with read_session(config) as session:
-        case = _case(session, config, args.number)
+        case = find_case(session, config, args.number)
         data = {**case_json(case), **sla_json(config, case, utcnow())}
         data["entries"] = [
             {
@@ -130,7 +130,7 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_cases_attachment(config: Config, args: argparse.Namespace) -> int:
     with read_session(config) as session:
-        case = _case(session, config, args.number)
+        case = find_case(session, config, args.number)
         found = _attachment(case, args.name)
     try:
         data = blob_path(config.storage_path, "attachments", found.sha256).read_bytes()
@@ -149,7 +149,8 @@ def cmd_cases_attachment(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _case(session: Session, config: Config, number: str) -> Case:
+def find_case(session: Session, config: Config, number: str) -> Case:
+    """The case `number` names (any case), or a one-line error that hints at the format."""
     number = number.strip().upper()
     case = session.scalars(select(Case).where(Case.number == number)).one_or_none()
     if case is None:

@@ -116,6 +116,11 @@ class MailKind(enum.Enum):
                             MailKind.ESCALATION, MailKind.ESCALATION_AGENTS)
 
     @property
+    def to_customer(self) -> bool:
+        """Whether the mail goes to the case's contact (the others go to the desk's own people)."""
+        return self.in_history or self is MailKind.AGENT_REPLY
+
+    @property
     def carries_password(self) -> bool:
         """A temporary password is minted for each attempt of this mail, and its body is never kept."""
         return self in (MailKind.CREDENTIALS, MailKind.PASSWORD_RESET)
