@@ -27,7 +27,7 @@ COMMANDS = (run, cases, outbox, quarantine, escalate, templates, accounts, db, d
 NEEDS_SECRETS = {run.cmd_run, doctor.cmd_doctor, portal.cmd_portal, quarantine.cmd_show, quarantine.cmd_retry,
                  quarantine.cmd_delete}
 EPILOG = """\
-example:
+examples:
   mailbot --config /etc/mailbot/mailbot.toml doctor
   mailbot --config /etc/mailbot/mailbot.toml run
   MAILBOT_CONFIG=/etc/mailbot/mailbot.toml mailbot cases list

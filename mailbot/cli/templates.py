@@ -14,7 +14,7 @@ from ..template_check import check, preview
 from ..template_samples import MAILS, sample
 from ..templates import TemplateError, Templates
 from .cases import find_case
-from .output import EXIT_FAILURE, EXIT_OK, UserError, read_session
+from .output import EXIT_FAILURE, EXIT_OK, UserError, examples, read_session
 
 EXAMPLES = """\
 examples:
@@ -28,10 +28,13 @@ def register(commands: Any) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = group.add_subparsers(required=True, metavar="ACTION")
     checking = actions.add_parser("check", help="compile and render every mail, in each language and with each "
-                                                "queue's overrides, with sample data; exit 1 on any problem")
+                                                "queue's overrides, with sample data; exit 1 on any problem",
+                                  **examples("mailbot templates check"))
     checking.set_defaults(handler=cmd_check)
     show = actions.add_parser("preview", help="print one mail with its headers, rendered from sample data or a real "
-                                              "case, as it would be sent")
+                                              "case, as it would be sent",
+                              **examples("mailbot templates preview ack --queue mesadeayuda --language en --html",
+                                         "mailbot templates preview reminder --case CS0000001"))
     show.add_argument("name", choices=MAILS, metavar="NAME", help=f"the mail: {', '.join(MAILS)}")
     show.add_argument("--queue", help="a queue's key: its overrides, its name, address and hours (default: the "
                                       "case's queue with --case)")

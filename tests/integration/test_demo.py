@@ -18,7 +18,7 @@ def test_the_demo_desk_processes_its_mails_prints_the_cases_and_stops(tmp_path: 
     assert demo.main(["--once", "--dir", str(root)]) == 0
 
     out = capsys.readouterr().out
-    assert "CS0000005" in out and "Número" in out
+    assert "CS0000005" in out and "Number" in out
     box = mailbox.mbox(root / "sent.mbox")
     try:
         recipients = [str(message["To"]) for message in box]
