@@ -27,7 +27,8 @@ def register(commands: Any) -> None:
                                 ).add_subparsers(required=True, metavar="ACTION")
     listing = cases.add_parser("list", help="list cases, newest first",
                                **examples("mailbot cases list --state \"En curso\" --queue mesadeayuda",
-                                          "mailbot cases list --overdue --json", "mailbot cases list --since 2026-11-01"))
+                                          "mailbot cases list --overdue --json",
+                                          "mailbot cases list --since 2026-11-01"))
     listing.add_argument("--json", action="store_true", help="machine-readable output (see README)")
     add_filters(listing)
     listing.add_argument("--contact", metavar="ADDR", help="only the cases of this contact (their mail address)")

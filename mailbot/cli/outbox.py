@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Config
-from ..desk.models import Case, Contact, Outbox, OutboxStatus, utcnow
 from ..desk import transport_state
+from ..desk.models import Case, Contact, Outbox, OutboxStatus, utcnow
 from ..desk.outbox import credentials_in_flight
 from ..mail.sanitize import terminal_safe
-from .output import EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session, write_session
+from .output import (EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session,
+                     write_session)
 
 # What an operator may send again: the server gave up on them (dead) or reported them undelivered (bounced).
 RETRYABLE = (OutboxStatus.DEAD, OutboxStatus.BOUNCED)
@@ -64,8 +65,8 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
         ]
         server = transport_state.last_error(session)
     # The rows wait uncharged while the server takes no mail at all: only this line says why.
-    outage = server and terminal_safe(f"SMTP {server.server}, last error at {local_time(config, iso(server.at) or '')}: "
-                                      f"{server.error}")
+    outage = server and terminal_safe(
+        f"SMTP {server.server}, last error at {local_time(config, server.at.isoformat())}: {server.error}")
     if args.json:
         print_json(rows)
         if outage:

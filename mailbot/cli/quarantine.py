@@ -35,7 +35,8 @@ def register(commands: Any) -> None:
     show.add_argument("id", type=int, help="its Id in `quarantine list`")
     show.set_defaults(handler=cmd_show)
     retry = group.add_parser("retry", help="move back to the inbox and forget the verdict, so it is processed again",
-                             **examples("mailbot quarantine retry 12", "mailbot quarantine retry --all --reason timeout"))
+                             **examples("mailbot quarantine retry 12",
+                                        "mailbot quarantine retry --all --reason timeout"))
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("id", type=int, nargs="?", help="its Id in `quarantine list`")
     which.add_argument("--all", action="store_true", help="every quarantined mail (see --reason)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 from email.message import EmailMessage
+from typing import Any
 
 from ..config import Config
 from ..errors import first_line

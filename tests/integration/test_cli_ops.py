@@ -63,7 +63,7 @@ def test_the_main_help_gives_examples_and_exit_codes(capsys: pytest.CaptureFixtu
         cli.main(["--help"])
     shown = capsys.readouterr().out
     assert "examples:\n  mailbot --config /etc/mailbot/mailbot.toml doctor" in shown
-    assert "exit status: 0 success; 1 an expected failure" in shown and "2 a configuration or usage\nerror" in shown
+    assert "exit status: 0 success; 1 an expected failure" in shown and "2 a configuration or usage error" in shown
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
