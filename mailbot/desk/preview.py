@@ -17,13 +17,15 @@ from .outbox import ack_context, agents_history, entry_context, linked_context
 def case_context(session: Session, config: Config, queue: QueueConfig, case: Case, name: str) -> dict[str, Any]:
     """`name`'s sample context with every part the case has replaced by the case's own."""
     context = sample(name)
-    real: dict[str, Any] = {**ack_context(config, queue, case), "entries": agents_history(config, case),
-                            "username": case.contact.email}
     people = [e for e in case.entries if not e.kind.automatic]
     inbound = [e for e in people if e.direction is Direction.IN]
     replies = [e for e in people if e.kind is EntryKind.AGENT_REPLY]
-    if inbound:
-        real["message"] = entry_context(config, inbound[-1])
+    message = inbound[-1] if inbound else None  # the mail a notification is about; its history comes before it
+    real: dict[str, Any] = {**ack_context(config, queue, case), "entries": agents_history(config, case, message),
+                            "username": case.contact.email}
+    if message is not None:
+        real["message"] = entry_context(config, message)
+        real["event"] = "new_case" if message is case.entries[0] else "follow_up"
     if replies:
         real["reply"] = entry_context(config, replies[-1])
     previous = session.get(Case, case.linked_case_id) if case.linked_case_id is not None else None
