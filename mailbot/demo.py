@@ -37,6 +37,9 @@ QUEUES = {
     "clavesegura": ("soporte.clavesegura@example.com", "Soporte Clave Segura",
                     "Lunes a viernes de 7:00 a. m. a 7:00 p. m."),
 }
+# A 1×1 PNG: the screenshot a customer's reply carries.
+SCREENSHOT = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                           "0000000b49444154789c63f80f040009fb03fdfb5e6b2b0000000049454e44ae426082")
 # Each queue's agents: they are notified of every new case and follow-up (their mail lands in sent.mbox too).
 AGENTS = {"mesadeayuda": ("andres.gomez@example.com",), "clavesegura": ("laura.rios@example.com",)}
 
@@ -86,21 +89,30 @@ def first_mails() -> list[tuple[str, bytes]]:
             ("mesadeayuda", forward.as_bytes()), ("mesadeayuda", html.as_bytes()), ("clavesegura", with_pdf.as_bytes())]
 
 
-def replies(capture: SmtpCapture) -> list[tuple[str, bytes]]:
-    """The customers answer what they received: one by replying (headers thread it), one by the number only."""
-    acks = [c.message for c in capture.captured if str(c.message["Subject"]).startswith("[CS")]
+def replies(sent: list[EmailMessage]) -> list[tuple[str, bytes]]:
+    """The customers answer what they received: one by replying (headers thread it) to the acknowledgement, which
+    it quotes as it was sent, with the screenshot it mentions attached; one by the number only."""
+    acks = [m for m in sent if str(m["Subject"]).startswith("[CS")]
     first = next(m for m in acks if "marta.ruiz" in str(m["To"]) and "Adobe" in str(m["Subject"]))
     reply = _mail("Marta Ruiz <marta.ruiz@transportes.example.org>", QUEUES["mesadeayuda"][0],
                   f"RE: {first['Subject']}",
-                  "Adjunto más detalles: el error aparece también en otro equipo.\n\n"
-                  f"El {first['Date']}, Mesa de ayuda escribió:\n> Hemos recibido su solicitud\n",
+                  "Adjunto una captura del error: aparece también en otro equipo.\n\n"
+                  f"El {first['Date']}, {first['From'].addresses[0].display_name} escribió:\n{quoted(first)}",
                   In_Reply_To=str(first["Message-ID"]), References=str(first["Message-ID"]))
+    reply.add_attachment(SCREENSHOT, maintype="image", subtype="png", filename="captura-error.png")
     invoice = next(m for m in acks if "andres.gomez" in str(m["To"]) and "factura" in str(m["Subject"]))
     number = str(invoice["Subject"])[1:10]
     by_number = _mail("Andrés Gómez <andres.gomez@austral.example.org>", QUEUES["mesadeayuda"][0],
                       f"RV: RE: caso {number} factura pendiente",
                       "Buenas tardes, ¿hay novedades sobre la factura?\n")
     return [("mesadeayuda", reply.as_bytes()), ("mesadeayuda", by_number.as_bytes())]
+
+
+def quoted(message: EmailMessage) -> str:
+    """The text part of `message` as a mail client quotes it in a reply: every line behind "> "."""
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return "".join(f"> {line}".rstrip() + "\n" for line in text.splitlines())
 
 
 def temporary_password(message: EmailMessage) -> str | None:
@@ -199,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         append(dovecot, first_mails())
         if cli.main([*config, "run", "--once"]) != 0:
             return 1
-        append(dovecot, replies(capture))
+        append(dovecot, replies([c.message for c in capture.captured]))
         if cli.main([*config, "run", "--once"]) != 0:
             return 1
         print()

@@ -109,12 +109,14 @@ class _Formatter(logging.Formatter):
 
 
 class TextFormatter(_Formatter):
-    """`2026-11-23 09:15:00,123 INFO mailbot.runners.intake: moved [queue=mesadeayuda uid=42]`, then a traceback
-    (our own text, so left on its lines)."""
+    """`2026-11-23 09:15:00,123 INFO mailbot.desk.ingest: CS0000004: new_case [queue=mesadeayuda uid=42]`: the
+    case first, as a person scans for it, the mail's other fields after; then a traceback (our own text, so left
+    on its lines)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {escape(self.message(record))}"
         about = self.about(record)
+        case = f"{escape(str(about.pop('case')))}: " if "case" in about else ""
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {case}{escape(self.message(record))}"
         if about:
             line += " [" + " ".join(f"{key}={escape(str(value))}" for key, value in about.items()) + "]"
         trace = self.traceback(record)

@@ -27,7 +27,7 @@ COMMANDS = (run, cases, outbox, quarantine, escalate, templates, accounts, db, d
 NEEDS_SECRETS = {run.cmd_run, doctor.cmd_doctor, portal.cmd_portal, quarantine.cmd_show, quarantine.cmd_retry,
                  quarantine.cmd_delete}
 EPILOG = """\
-example:
+examples:
   mailbot --config /etc/mailbot/mailbot.toml doctor
   mailbot --config /etc/mailbot/mailbot.toml run
   MAILBOT_CONFIG=/etc/mailbot/mailbot.toml mailbot cases list
@@ -36,8 +36,8 @@ example:
 `mailbot COMMAND --help` describes each command.
 
 exit status: 0 success; 1 an expected failure, printed as one line (a mailbox that cannot be reached in
-`run --once`, an unknown case, a schema that is behind, a failed `doctor` check); 2 a configuration or usage
-error."""
+`run --once` or a mail a template kept from being sent, an unknown case, a schema that is behind, a failed
+`doctor` check); 2 a configuration or usage error."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

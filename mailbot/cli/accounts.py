@@ -12,24 +12,25 @@ from ..config import Config
 from ..desk.models import Case, Contact, MailKind, Outbox, OutboxStatus
 from ..desk.submissions import enqueue_password_reset
 from ..mail.sanitize import terminal_safe
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
+from .output import EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session, write_session
 
 
 def register(commands: Any) -> None:
-    group = commands.add_parser("accounts", help="customers' portal accounts: list, show, reset-password"
+    group = commands.add_parser("accounts", help="customers' portal accounts: list, show, reset-password",
+                                **examples("mailbot accounts list", "mailbot accounts show marta@example.org")
                                 ).add_subparsers(required=True, metavar="ACTION")
     listing = group.add_parser("list", help="every contact, newest first",
-                               epilog="example: mailbot accounts list --json")
+                               **examples("mailbot accounts list --json"))
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_list)
     show = group.add_parser("show", help="one contact: account, password state, cases",
-                            epilog="example: mailbot accounts show marta@transportes.example.org")
+                            **examples("mailbot accounts show marta@example.org"))
     show.add_argument("address", help="the contact's mail address")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=cmd_show)
     reset = group.add_parser(
         "reset-password", help="mail the contact a new temporary password (the running daemon sends it)",
-        epilog="example: mailbot accounts reset-password marta@transportes.example.org")
+        **examples("mailbot accounts reset-password marta@example.org"))
     reset.add_argument("address", help="the contact's mail address")
     reset.set_defaults(handler=cmd_reset_password)
 
@@ -46,8 +47,8 @@ def cmd_list(config: Config, args: argparse.Namespace) -> int:
         for row in rows:
             row["created_at"] = local_time(config, row["created_at"])
             row["password"] = _password_state(row)
-        print_table(rows, [("email", "Correo"), ("name", "Nombre"), ("account", "Cuenta"), ("cases", "Casos"),
-                           ("password", "Contraseña"), ("created_at", "Creado")])
+        print_table(rows, [("email", "Email"), ("name", "Name"), ("account", "Account"), ("cases", "Cases"),
+                           ("password", "Password"), ("created_at", "Created")])
     return EXIT_OK
 
 

@@ -18,12 +18,17 @@ from ..desk.models import Attachment, Case, Contact, Entry, utcnow
 from ..desk.storage import blob_path
 from ..mail.sanitize import terminal_safe
 from .case_sla import add_filters, filtered, sla_json, sla_lines
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session
+from .output import EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session
 
 
 def register(commands: Any) -> None:
-    cases = commands.add_parser("cases", help="list or show cases").add_subparsers(required=True, metavar="ACTION")
-    listing = cases.add_parser("list", help="list cases, newest first")
+    cases = commands.add_parser("cases", help="list, search or show cases",
+                                **examples("mailbot cases list", "mailbot cases show CS0000001")
+                                ).add_subparsers(required=True, metavar="ACTION")
+    listing = cases.add_parser("list", help="list cases, newest first",
+                               **examples("mailbot cases list --state \"En curso\" --queue mesadeayuda",
+                                          "mailbot cases list --overdue --json",
+                                          "mailbot cases list --since 2026-11-01"))
     listing.add_argument("--json", action="store_true", help="machine-readable output (see README)")
     add_filters(listing)
     listing.add_argument("--contact", metavar="ADDR", help="only the cases of this contact (their mail address)")
@@ -32,17 +37,18 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=cmd_cases_list)
     search = cases.add_parser(
         "search", help="cases whose subject or any entry's text contains TEXT (any case; a full scan)",
-        epilog="example: mailbot cases search token")
+        **examples("mailbot cases search token"))
     search.add_argument("text", help="the text to look for")
     search.add_argument("--json", action="store_true", help="machine-readable output, as `cases list --json`")
     search.set_defaults(handler=cmd_cases_search)
-    show = cases.add_parser("show", help="show one case with its entries")
+    show = cases.add_parser("show", help="show one case with its entries",
+                            **examples("mailbot cases show CS0000001", "mailbot cases show CS0000001 --json"))
     show.add_argument("number", help="case number, e.g. CS0000001")
     show.add_argument("--json", action="store_true", help="machine-readable output (see README)")
     show.set_defaults(handler=cmd_cases_show)
     attachment = cases.add_parser(
         "attachment", help="write one of a case's attachments to a file (never over an existing one)",
-        epilog="example: mailbot cases attachment CS0000001 factura.pdf -o /tmp/factura.pdf")
+        **examples("mailbot cases attachment CS0000001 factura.pdf -o /tmp/factura.pdf"))
     attachment.add_argument("number", help="case number, e.g. CS0000001")
     attachment.add_argument("name", help="the attachment's file name as `cases show` lists it, or its sha256")
     attachment.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -82,15 +88,15 @@ def _print_cases(config: Config, query: Select[Case], as_json: bool) -> int:
     else:
         for row in rows:
             row["updated_at"] = local_time(config, row["updated_at"])
-        print_table(rows, [("number", "Número"), ("subject", "Breve descripción"), ("queue", "Cola"),
-                            ("contact", "Contacto"), ("account", "Cuenta"), ("priority", "Prioridad"),
-                            ("state", "Estado"), ("escalation_level", "Nivel"), ("updated_at", "Actualizado")])
+        print_table(rows, [("number", "Number"), ("subject", "Subject"), ("queue", "Queue"),
+                            ("contact", "Contact"), ("account", "Account"), ("priority", "Priority"),
+                            ("state", "State"), ("escalation_level", "Level"), ("updated_at", "Updated")])
     return EXIT_OK
 
 
 def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
     with read_session(config) as session:
-        case = _case(session, config, args.number)
+        case = find_case(session, config, args.number)
         data = {**case_json(case), **sla_json(config, case, utcnow())}
         data["entries"] = [
             {
@@ -130,7 +136,7 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_cases_attachment(config: Config, args: argparse.Namespace) -> int:
     with read_session(config) as session:
-        case = _case(session, config, args.number)
+        case = find_case(session, config, args.number)
         found = _attachment(case, args.name)
     try:
         data = blob_path(config.storage_path, "attachments", found.sha256).read_bytes()
@@ -149,7 +155,8 @@ def cmd_cases_attachment(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _case(session: Session, config: Config, number: str) -> Case:
+def find_case(session: Session, config: Config, number: str) -> Case:
+    """The case `number` names (any case), or a one-line error that hints at the format."""
     number = number.strip().upper()
     case = session.scalars(select(Case).where(Case.number == number)).one_or_none()
     if case is None:

@@ -11,7 +11,7 @@ from ..doctor import DEFAULT_TIMEOUT, Check, run_checks
 from .output import EXIT_FAILURE, EXIT_OK, print_json
 
 EXAMPLE = """\
-example:
+examples:
   mailbot --config /etc/mailbot/mailbot.toml doctor
 
   CHECK              RESULT  DETAIL

@@ -9,14 +9,15 @@ from .. import store
 from ..config import Config
 from ..desk.escalation import escalate_due
 from ..desk.models import utcnow
-from .output import EXIT_OK
+from .output import EXIT_OK, examples
 
 
 def register(commands: Any) -> None:
     escalate = commands.add_parser(
         "escalate", help="one escalation pass now",
         description="Climb due cases one level, record resolution breaches, send reminders, close resolved cases "
-                    "left unanswered; then exit. `mailbot run` does the same every [escalation] interval.")
+                    "left unanswered; then exit. `mailbot run` does the same every [escalation] interval.",
+        **examples("mailbot escalate --once", "mailbot cases list --overdue   # what is late, before the pass"))
     escalate.add_argument("--once", action="store_true", required=True,
                           help="one pass at the current time, then exit (required: the daemon runs the others)")
     escalate.set_defaults(handler=cmd_escalate)

@@ -4,30 +4,37 @@ dead or bounced rows sent again."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Config
+from ..desk import transport_state
 from ..desk.models import Case, Contact, Outbox, OutboxStatus, utcnow
 from ..desk.outbox import credentials_in_flight
 from ..mail.sanitize import terminal_safe
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
+from .output import (EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session,
+                     write_session)
 
 # What an operator may send again: the server gave up on them (dead) or reported them undelivered (bounced).
 RETRYABLE = (OutboxStatus.DEAD, OutboxStatus.BOUNCED)
 
 
 def register(commands: Any) -> None:
-    outbox = commands.add_parser("outbox", help="replies waiting, sent or dead").add_subparsers(
+    outbox = commands.add_parser("outbox", help="replies waiting, sent or dead",
+                                 **examples("mailbot outbox list --status dead", "mailbot outbox retry --dead")
+                                 ).add_subparsers(
         required=True, metavar="ACTION")
-    out_list = outbox.add_parser("list", help="list outbox rows, newest first")
+    out_list = outbox.add_parser("list", help="list outbox rows, newest first; then each row's last error and the "
+                                              "SMTP server's, if it took no mail",
+                                 **examples("mailbot outbox list", "mailbot outbox list --status pending --json"))
     out_list.add_argument("--json", action="store_true", help="machine-readable output")
     out_list.add_argument("--status", choices=[s.value for s in OutboxStatus], help="only rows with this status")
     out_list.set_defaults(handler=cmd_outbox_list)
     retry = outbox.add_parser("retry", help="send dead or bounced rows again (pending, attempts from 0, now)",
-                              epilog="example: mailbot outbox retry --dead")
+                              **examples("mailbot outbox retry 7", "mailbot outbox retry --dead"))
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("id", type=int, nargs="?", help="its Id in `outbox list`")
     which.add_argument("--dead", action="store_true", help="every dead row")
@@ -56,19 +63,27 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
             }
             for row, number in session.execute(query)
         ]
+        server = transport_state.last_error(session)
+    # The rows wait uncharged while the server takes no mail at all: only this line says why.
+    outage = server and terminal_safe(
+        f"SMTP {server.server}, last error at {local_time(config, server.at.isoformat())}: {server.error}")
     if args.json:
         print_json(rows)
+        if outage:
+            print(outage, file=sys.stderr)  # the array stays what the README promises
         return EXIT_OK
     for row in rows:
         for key in ("next_attempt_at", "sent_at"):
             row[key] = row[key] and local_time(config, row[key])
-    print_table(rows, [("id", "Id"), ("case", "Caso"), ("kind", "Tipo"), ("status", "Estado"),
-                       ("recipient", "Para"), ("attempts", "Intentos"), ("next_attempt_at", "Próximo intento"),
-                       ("sent_at", "Enviado")])
+    print_table(rows, [("id", "Id"), ("case", "Case"), ("kind", "Kind"), ("status", "Status"),
+                       ("recipient", "To"), ("attempts", "Attempts"), ("next_attempt_at", "Next attempt"),
+                       ("sent_at", "Sent")])
     # The server's last words are the point of the listing when something is wrong: printed whole, never cut.
     for row in rows:
         if row["last_error"]:
             print(terminal_safe(f"{row['id']}: {row['last_error']}"))
+    if outage:
+        print(outage)
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,12 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 class UserError(Exception):
     """An expected failure: printed as one line, no traceback."""
+
+
+def examples(*commands: str) -> dict[str, Any]:
+    """A parser's epilog of examples (every `--help` shows some), kept on their lines by argparse."""
+    return {"epilog": "examples:\n" + "\n".join(f"  {command}" for command in commands),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
 @contextmanager

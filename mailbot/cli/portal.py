@@ -6,12 +6,13 @@ import argparse
 from typing import Any
 
 from ..config import Config
-from .output import EXIT_OK
+from .output import EXIT_OK, examples
 
 
 def register(commands: Any) -> None:
     portal = commands.add_parser("portal", help="serve the customer portal",
-                                 description="Serve the customer portal on [portal] listen until SIGTERM or Ctrl-C.")
+                                 description="Serve the customer portal on [portal] listen until SIGTERM or Ctrl-C.",
+                                 **examples("mailbot --config /etc/mailbot/mailbot.toml portal"))
     portal.set_defaults(handler=cmd_portal)
 
 

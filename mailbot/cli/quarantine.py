@@ -18,25 +18,32 @@ from ..mail.quarantine_folder import QuarantineFolder
 from ..mail.sanitize import terminal_safe
 from ..mail.source import SourceUnavailable
 from ..runners.intake import mailbox_key
-from .output import EXIT_OK, UserError, iso, local_time, print_json, print_table, read_session, write_session
+from .output import EXIT_OK, UserError, examples, iso, local_time, print_json, print_table, read_session, write_session
 
 
 def register(commands: Any) -> None:
-    group = commands.add_parser("quarantine", help="mail set aside: list, show, retry, delete").add_subparsers(
+    group = commands.add_parser("quarantine", help="mail set aside: list, show, retry, delete",
+                                **examples("mailbot quarantine list", "mailbot quarantine show 12",
+                                           "mailbot quarantine retry --all --reason timeout")).add_subparsers(
         required=True, metavar="ACTION")
-    listing = group.add_parser("list", help="quarantined mail not deleted, newest first")
+    listing = group.add_parser("list", help="quarantined mail not deleted, newest first",
+                               **examples("mailbot quarantine list --json"))
     listing.add_argument("--json", action="store_true", help="machine-readable output (see README)")
     listing.set_defaults(handler=cmd_list)
-    show = group.add_parser("show", help="one quarantined mail: reason, size and header, read from the folder")
+    show = group.add_parser("show", help="one quarantined mail: reason, size and header, read from the folder",
+                            **examples("mailbot quarantine show 12"))
     show.add_argument("id", type=int, help="its Id in `quarantine list`")
     show.set_defaults(handler=cmd_show)
-    retry = group.add_parser("retry", help="move back to the inbox and forget the verdict, so it is processed again")
+    retry = group.add_parser("retry", help="move back to the inbox and forget the verdict, so it is processed again",
+                             **examples("mailbot quarantine retry 12",
+                                        "mailbot quarantine retry --all --reason timeout"))
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("id", type=int, nargs="?", help="its Id in `quarantine list`")
     which.add_argument("--all", action="store_true", help="every quarantined mail (see --reason)")
     retry.add_argument("--reason", help="with --all: only those whose reason contains this text (any case)")
     retry.set_defaults(handler=cmd_retry)
-    delete = group.add_parser("delete", help="delete from the quarantine folder; the receipt stays, marked")
+    delete = group.add_parser("delete", help="delete from the quarantine folder; the receipt stays, marked",
+                              **examples("mailbot quarantine delete 12"))
     delete.add_argument("id", type=int, help="its Id in `quarantine list`")
     delete.set_defaults(handler=cmd_delete)
 
@@ -49,8 +56,8 @@ def cmd_list(config: Config, args: argparse.Namespace) -> int:
     else:
         for row in rows:
             row["at"] = local_time(config, row["at"])
-        print_table(rows, [("id", "Id"), ("mailbox", "Buzón"), ("folder_uid", "UID"), ("at", "Recibido"),
-                           ("sender", "De"), ("subject", "Asunto"), ("reason", "Motivo"), ("rule", "Regla")])
+        print_table(rows, [("id", "Id"), ("mailbox", "Mailbox"), ("folder_uid", "UID"), ("at", "Received"),
+                           ("sender", "From"), ("subject", "Subject"), ("reason", "Reason"), ("rule", "Rule")])
     return EXIT_OK
 
 

@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--once", action="store_true",
                      help="one pass of every runner (each mailbox, the scheduler's jobs, the whole outbox), then "
-                          "exit; 1 if anything was unavailable")
+                          "exit; 1 if anything was unavailable or a template kept a mail from being sent")
     run.set_defaults(handler=cmd_run)
 
 
@@ -41,8 +41,9 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
                 report = run_once(app)
             finally:
                 app.close()
-            if report.unavailable:
-                raise UserError("; ".join(report.unavailable))
+            problems = report.unavailable + report.outbox.unsent
+            if problems:
+                raise UserError("; ".join(problems))
             return EXIT_OK
         signals = _Signals()
         while True:

@@ -57,12 +57,14 @@ def open_case(session: Session, prefix: str, new: NewCase, now: datetime | None 
 
 
 def add_entry(session: Session, case: Case, entry: Entry, now: datetime | None = None) -> Entry:
-    """Record a message on a case. A customer writing on a resolved case puts it back in progress."""
+    """Record a message on a case. What a person wrote updates the case (an acknowledgement or a reminder is no
+    news to anyone who reads the case list); a customer writing on a resolved case puts it back in progress."""
     now = now or utcnow()
     entry.case = case
     entry.at = now
     session.add(entry)
-    case.updated_at = now
+    if not entry.kind.automatic:
+        case.updated_at = now
     if entry.direction is Direction.IN and entry.kind is EntryKind.CUSTOMER and case.state is State.RESOLVED:
         case.state = State.IN_PROGRESS
     return entry

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from .. import logs
 from ..config import Config, QueueConfig
 from ..errors import first_line
 from ..mail.classify import Ours, classify
@@ -56,7 +57,13 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
             verdicts.append(_from_receipt(session, receipt))
             continue
         key = _Key(mailbox, uidvalidity, item.uid)
-        verdicts.append(_ingest_one(session, config, queue, key, parsed[item.uid], ours, ledger))
+        mail = parsed[item.uid]
+        with logs.about(queue=queue.key, uid=item.uid, message_id=getattr(mail, "message_id", None)):
+            verdict = _ingest_one(session, config, queue, key, mail, ours, ledger)
+            verdicts.append(verdict)
+            if not verdict.quarantined:  # a quarantine says so itself; new cases and follow-ups are logged here
+                with logs.about(case=verdict.case_number):
+                    log.info("%s (%s): %s", verdict.outcome.value, verdict.rule, verdict.reason)
     return verdicts
 
 

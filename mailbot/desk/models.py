@@ -62,6 +62,11 @@ class EntryKind(enum.Enum):
     UNVERIFIED = "unverified"  # from an agent's address without proof: flagged, its commands ignored
     BOUNCE = "bounce"  # a note that a mail of ours bounced; the bounce itself is not stored
 
+    @property
+    def automatic(self) -> bool:
+        """Mail no person wrote (ours, an out-of-office, a bounce): it does not move the case's "updated" time."""
+        return self in (EntryKind.SYSTEM, EntryKind.AUTO_REPLY, EntryKind.BOUNCE)
+
 
 class Outcome(enum.Enum):
     """What became of one inbound message: the exactly-once ledger's verdict."""
@@ -109,6 +114,11 @@ class MailKind(enum.Enum):
         return self not in (MailKind.AGENT_NOTIFY, MailKind.AGENT_REPLY, MailKind.COMMAND_ERROR,
                             MailKind.UNVERIFIED_AGENT, MailKind.BOUNCE_NOTICE, MailKind.STRANGER_LINKED,
                             MailKind.ESCALATION, MailKind.ESCALATION_AGENTS)
+
+    @property
+    def to_customer(self) -> bool:
+        """Whether the mail goes to the case's contact (the others go to the desk's own people)."""
+        return self.in_history or self is MailKind.AGENT_REPLY
 
     @property
     def carries_password(self) -> bool:

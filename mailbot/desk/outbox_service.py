@@ -143,7 +143,7 @@ def release(session: Session, row_ids: list[int], owner: str) -> None:
 
 
 def record_sent(session: Session, row_id: int, author: str, text: str) -> Entry | None:
-    """The sent mail as an `out` entry on its case (through cases.add_entry, which moves `case.updated_at`);
+    """The sent mail as an `out` entry on its case (through cases.add_entry);
     a credentials mail leaves a note instead of its body. None for a mail about no case."""
     row = session.get(Outbox, row_id)
     assert row is not None and row.sent_at is not None, f"outbox row {row_id} is not sent"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 from ..config import Config
 from ..errors import first_line
@@ -55,6 +56,7 @@ def render(config: Config, templates: Templates, row: Claimed) -> OutgoingMail:
         references=row.references,
         case_number=row.case_number,
         reply_to=queue.address,  # answers come back to the desk, even through an agents' list
+        recipient_name=_name_of(context, row.recipient),
     )
     try:
         message = compose(envelope, rendered, utcnow())
@@ -64,6 +66,14 @@ def render(config: Config, templates: Templates, row: Claimed) -> OutgoingMail:
         log.warning("outbox row %s rendered with the last good version of a broken template: %s", row.id,
                     rendered.stale)
     return OutgoingMail(row.kind, message, password, rendered.stale)
+
+
+def _name_of(context: dict[str, Any], recipient: str) -> str:
+    """The display name for To:, when the mail goes to the case's contact (not to an agent about the contact)."""
+    contact = context.get("contact")
+    if isinstance(contact, dict) and str(contact.get("email", "")).lower() == recipient.lower():
+        return str(contact.get("name") or "")
+    return ""
 
 
 def plain_text(message: EmailMessage) -> str:

@@ -10,6 +10,9 @@ from email.utils import format_datetime
 
 from ..templates import Rendered
 from .message_ids import MAILBOT_HEADER
+from .sanitize import one_line
+
+MAX_NAME = 128  # a display name we write back: one line, short
 
 
 @dataclass(frozen=True)
@@ -22,13 +25,22 @@ class Envelope:
     references: str
     case_number: str | None
     reply_to: str | None = None
+    recipient_name: str = ""  # the customer's display name; "" for the desk's own people
+
+
+def address(name: str, addr: str) -> Address:
+    """A name and an address as one header value. Address quotes and encodes the name; one_line takes out any CR/LF
+    a hostile name kept, so it stays one header. Given in parts, a non-ASCII local part is written as is (for an
+    SMTPUTF8 server), where addr_spec= would refuse it."""
+    local, _, domain = addr.rpartition("@")
+    return Address(display_name=one_line(name, MAX_NAME), username=local, domain=domain)
 
 
 def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMessage:
     """An RFC 5322 mail that threads under the customer's message and declares itself automatic (RFC 3834)."""
     message = EmailMessage()
     message["From"] = Address(display_name=envelope.sender_name, addr_spec=envelope.sender_address)
-    message["To"] = envelope.recipient
+    message["To"] = address(envelope.recipient_name, envelope.recipient)
     message["Subject"] = rendered.subject
     if envelope.reply_to:
         message["Reply-To"] = envelope.reply_to  # a list that munges Reply-To must not divert an agent's answer

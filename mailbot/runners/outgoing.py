@@ -10,17 +10,19 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import metrics
+from .. import logs, metrics
 from ..config import Config
-from ..desk import outbox_service as outbox
+from ..desk import outbox_service as outbox, transport_state
 from ..desk.accounts import hash_password
-from ..desk.models import OutboxStatus, utcnow
+from ..desk.models import Case, Outbox, OutboxStatus, utcnow
 from ..desk.rendering import OutgoingMail, RenderError, plain_text, render
 from ..errors import first_line
 from ..mail.smtp_transport import PermanentDeliveryError, ServerUnavailable, SmtpTransport, TemporaryDeliveryError
@@ -45,6 +47,7 @@ class DrainReport:
     retried: int = 0
     dead: int = 0
     unavailable: str | None = None
+    unsent: list[str] = field(default_factory=list)  # one line per row its template or queue kept from being sent
 
 
 def default_owner() -> str:
@@ -91,7 +94,12 @@ class OutgoingRunner(Runner):
     def drain(self) -> DrainReport:
         """Try every row that is due now once; a row that fails again is left for a later drain. Database errors
         are raised (nothing is charged for them); call it from a thread without a running event loop."""
-        return asyncio.run(self._drain())
+        report = asyncio.run(self._drain())
+        if report.unavailable is not None or report.sent:  # for `outbox list`: no row shows the server's words
+            with self.sessions.begin() as session:
+                transport_state.remember(session, f"{self.config.smtp.host}:{self.config.smtp.port}",
+                                         report.unavailable, report.sent)
+        return report
 
     def _until_next_due(self) -> float:
         poll = self.config.daemon.poll_interval
@@ -119,23 +127,31 @@ class OutgoingRunner(Runner):
         try:
             while left and not self._stop.is_set():  # SIGTERM: the rest of the claim is released, not sent
                 row_id = left[0]
-                try:
-                    accepted = await self._attempt(row_id, transport, report)
-                except ServerUnavailable as exc:
-                    report.unavailable = str(exc)
-                    metrics.send_failed("unavailable")
-                    return
-                except SQLAlchemyError:
-                    raise  # the database, not this row: the drain stops and says so
-                except Exception as exc:  # a bug with one row must not stop the rows behind it
-                    log.exception("outbox row %s failed", row_id)
-                    accepted = None
-                    self._failed(row_id, f"{type(exc).__name__}: {first_line(exc)}", False, report)
-                left.pop(0)
-                if accepted is not None:
-                    self._sent(row_id, accepted, report)
+                with self._about(row_id):  # every line about the row names its case, queue and Message-ID
+                    try:
+                        accepted = await self._attempt(row_id, transport, report)
+                    except ServerUnavailable as exc:
+                        report.unavailable = str(exc)
+                        metrics.send_failed("unavailable")
+                        return
+                    except SQLAlchemyError:
+                        raise  # the database, not this row: the drain stops and says so
+                    except Exception as exc:  # a bug with one row must not stop the rows behind it
+                        log.exception("outbox row %s failed", row_id)
+                        accepted = None
+                        self._failed(row_id, f"{type(exc).__name__}: {first_line(exc)}", False, report)
+                    left.pop(0)
+                    if accepted is not None:
+                        self._sent(row_id, accepted, report)
         finally:
             self._release(left)
+
+    def _about(self, row_id: int) -> AbstractContextManager[None]:
+        with self.sessions() as session:
+            queue, message_id, number = session.execute(
+                select(Outbox.queue, Outbox.message_id, Case.number).outerjoin(Case, Case.id == Outbox.case_id)
+                .where(Outbox.id == row_id)).one()
+        return logs.about(case=number, queue=queue, message_id=message_id)
 
     async def _attempt(self, row_id: int, transport: SmtpTransport, report: DrainReport) -> OutgoingMail | None:
         """Render and send one claimed row; the mail if the server accepted it, None if the attempt failed."""
@@ -148,6 +164,8 @@ class OutgoingRunner(Runner):
             mail = render(self.config, self.templates, row)
         except RenderError as exc:  # the mail waits for an admin's fix (up to max_attempts); ingest goes on
             metrics.send_failed("template")
+            report.unsent.append(f"outbox row {row_id} ({row.case_number or 'no case'}, {row.kind.value}) not sent: "
+                                 f"{exc}")
             self._failed(row_id, str(exc), False, report)
             return None
         if mail.password is not None:
@@ -173,7 +191,7 @@ class OutgoingRunner(Runner):
         self._mark_sent(row_id, str(message["Subject"]), note)
         report.sent += 1
         metrics.mail_sent(mail.kind.value)
-        log.info("outbox row %s sent", row_id)
+        log.info("outbox row %s: %s sent to %s", row_id, mail.kind.value, message["To"])
         try:
             with self.sessions.begin() as session:
                 outbox.record_sent(session, row_id, str(message["From"]), plain_text(message))

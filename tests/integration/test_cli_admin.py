@@ -89,7 +89,7 @@ def test_outbox_list_shows_the_case_local_times_and_the_whole_last_error(
     capsys.readouterr()
     assert desk.cli("outbox", "list") == 0
     shown = capsys.readouterr().out
-    assert shown.splitlines()[0].split()[:3] == ["Id", "Caso", "Tipo"] and "CS0000001" in shown
+    assert shown.splitlines()[0].split()[:3] == ["Id", "Case", "Kind"] and "CS0000001" in shown
     assert error.strip() in shown.replace("\n", " ")
 
 

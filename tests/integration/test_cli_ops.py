@@ -43,12 +43,28 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
     assert "--config CONFIG" in shown and "usage: mailbot " + " ".join(command) in shown
 
 
+def every_command() -> list[list[str]]:
+    """`mailbot run`, `mailbot cases list`, …: every command and command group, as typed."""
+    return [parser.prog.split()[1:] for parser in cli._commands(cli._parser())]
+
+
+@pytest.mark.parametrize("command", every_command(), ids=" ".join)
+def test_every_commands_help_shows_an_example_in_english(command: list[str],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cli.main([*command, "--help"])
+    shown = capsys.readouterr().out
+    assert exit.value.code == 0
+    assert re.search(rf"^examples:\n(  .*\n)*  mailbot (--config \S+ )?{' '.join(command)}\b", shown, re.M), shown
+    assert not re.search("[áéíóúñ¿¡]", shown), "help is in one language: English"
+
+
 def test_the_main_help_gives_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     shown = capsys.readouterr().out
-    assert "example:\n  mailbot --config /etc/mailbot/mailbot.toml doctor" in shown
-    assert "exit status: 0 success; 1 an expected failure" in shown and "2 a configuration or usage\nerror" in shown
+    assert "examples:\n  mailbot --config /etc/mailbot/mailbot.toml doctor" in shown
+    assert "exit status: 0 success; 1 an expected failure" in shown and "2 a configuration or usage error" in shown
 
 
 @sqlite_only

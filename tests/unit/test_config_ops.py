@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,43 @@ def test_a_wrong_value_is_reported_with_file_key_and_expectation(tmp_path: Path,
         load_config(path)
     assert str(error.value).startswith(f"{path}: ")
     assert message in str(error.value)
+
+
+def test_every_required_key_of_the_example_configuration_says_so(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take each key out of the example in turn: where mailbot then refuses to start, the comment says Required."""
+    example = (Path(__file__).parent.parent.parent / "config" / "mailbot.example.toml").read_text()
+    example = example.replace("/etc/mailbot/clavesegura.secret", "clavesegura.secret")
+    (tmp_path / "clavesegura.secret").write_text("secret\n")
+    monkeypatch.setenv("MAILBOT_SMTP_PASSWORD", "x")
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD_MESADEAYUDA", "y")
+    lines = example.splitlines()
+    unmarked: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    table = ""
+    for index, line in enumerate(lines):
+        table = line if line.startswith("[") else table
+        key = re.match(r"([a-z_]+) = ", line)
+        if key is None or (table, key[1]) in seen:  # a second queue or level repeats the first one's keys bare
+            continue
+        seen.add((table, key[1]))
+        (tmp_path / "mailbot.toml").write_text("\n".join(lines[:index] + lines[index + 1:]))
+        try:
+            load_config(tmp_path / "mailbot.toml")
+        except ConfigError:
+            if not _says_required(lines, index, key[1]):
+                unmarked.append(f"{index + 1}: {line}")
+    assert unmarked == [], "\n".join(unmarked)
+
+
+def _says_required(lines: list[str], index: int, key: str) -> bool:
+    """Whether the comments of the key's paragraph (back to a blank line or a table) mark it required: "Required: a,
+    b" naming it, or else the word "required"."""
+    start = index
+    while start > 0 and lines[start - 1].strip() and not lines[start - 1].startswith("["):
+        start -= 1
+    comments = " ".join(line for line in lines[start:index] if line.startswith("#"))
+    listed = re.search(r"Required: ([^.]*)", comments)
+    if listed:
+        return key in re.findall(r"[a-z_]+", listed[1])
+    return "required" in comments.lower()

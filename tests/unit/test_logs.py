@@ -50,8 +50,8 @@ def test_a_json_line_names_the_mail_it_is_about(lines: tuple[logging.Logger, io.
                       "queue": "mesadeayuda", "uid": 42}
     assert "Hola" not in as_json.getvalue() + as_text.getvalue(), "extras other than the mail's fields are dropped"
     assert as_text.getvalue().splitlines()[0].endswith(
-        "INFO mailbot.test_logs: quarantined: no sender "
-        "[queue=mesadeayuda uid=42 message_id=<abc@example.org> case=CS0000001]")
+        "INFO mailbot.test_logs: CS0000001: quarantined: no sender "
+        "[queue=mesadeayuda uid=42 message_id=<abc@example.org>]"), "the case first, as a person scans for it"
 
 
 @pytest.mark.parametrize(("message", "text"), [
