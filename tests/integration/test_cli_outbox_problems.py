@@ -11,10 +11,11 @@ import pytest
 
 from mailbot.config import DEFAULT_TEMPLATES
 from tests.conftest import Desk
+from tests.databases import sqlite_only
 from tests.integration.test_cli import mailbot
 from tests.integration.test_first_path import FIRST
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # reporting, not storage
+pytestmark = sqlite_only  # reporting, not storage
 
 
 def test_run_once_exits_1_naming_the_row_case_and_template_that_kept_a_mail_back(desk: Desk, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_preview_prints_the_subject_and_a_queue_override_wins(
     assert "Firma propia de la mesa" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_preview_renders_from_a_real_case_with_its_headers(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     desk.deliver(FIRST)
     desk.run_once()
@@ -70,7 +70,7 @@ def test_preview_renders_from_a_real_case_with_its_headers(desk: Desk, capsys: p
     assert "Marta Ruiz" in shown and "Adobe Reader con el token" not in shown, "the case's mail, not the sample's"
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@sqlite_only
 def test_preview_of_an_unknown_case_is_one_line_that_hints_at_the_format(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:

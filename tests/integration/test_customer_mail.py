@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Desk
+from tests.databases import sqlite_only
 from tests.integration.test_first_path import CUSTOMER, FIRST, mail, only_case
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # mail and times, not storage
+pytestmark = sqlite_only  # mail and times, not storage
 
 
 def test_automatic_mail_leaves_the_updated_time_and_a_customers_mail_moves_it(desk: Desk) -> None:

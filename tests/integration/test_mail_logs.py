@@ -10,10 +10,11 @@ import pytest
 
 from mailbot.demo import temporary_password
 from tests.conftest import Desk
+from tests.databases import sqlite_only
 from tests.integration.test_cli import mailbot
 from tests.integration.test_first_path import CUSTOMER, FIRST
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the log, not storage
+pytestmark = sqlite_only  # the log, not storage
 
 
 def run_logging(desk: Desk, format: str) -> str:
