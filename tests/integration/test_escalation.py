@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from mailbot import cli, store
 from mailbot.config import Config, load_config
 from mailbot.desk import cases
 from mailbot.desk.accounts import get_or_create_contact
-from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due, record_rating
+from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due
+from mailbot.desk.survey import record_reply
 from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, MailKind, Outbox,
                                  OutboxStatus, Priority, State, utcnow)
 from mailbot.runners.outgoing import OutgoingRunner
@@ -142,10 +143,10 @@ def test_a_case_ignored_for_a_week_climbs_one_level_per_pass_at_the_business_ins
     assert case.escalation_level == 3 and case.escalation_due_at is None and case.next_escalation_at is None
     sent = desk.send()
     # One mail per level to its contacts and one to the agents; the first pass also found the resolution target
-    # (Thursday 09:00) missed, which the first level's contacts and the agents hear of once.
+    # (Thursday 09:00) missed, which the first level's contacts and the agents hear of once, in a mail of its own.
     assert sorted(sent) == sorted([
-        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
-        (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
+        (SUPERVISOR, "[CS0000001] Objetivo de solución incumplido: No puedo firmar"),
+        (AGENTS, "[CS0000001] Objetivo de solución incumplido: No puedo firmar"),
         (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
         (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
         (COORDINATOR, "[CS0000001] Escalamiento nivel 2: No puedo firmar"),
@@ -216,7 +217,9 @@ def test_the_resolution_breach_is_recorded_once_and_the_first_level_told(desk: E
     # Thursday 09:00 (3 business days), plus the 8 business hours the case waited on the customer.
     assert desk.history(case_id, EscalationKind.RESOLUTION_BREACH) == [(1, bogota(26, 17))]
     sent = desk.send()
-    assert [r for r, s in sent if "Escalamiento nivel 1" in s].count(SUPERVISOR) == 2  # the level, the breach
+    assert sorted((r, s) for r, s in sent if r == SUPERVISOR) == [
+        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
+        (SUPERVISOR, "[CS0000001] Objetivo de solución incumplido: No puedo firmar")]
 
 
 def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> None:
@@ -262,13 +265,41 @@ def test_a_resolved_case_left_unanswered_closes_with_the_survey_and_a_reply_rate
     assert desk.case(case_id).state is State.CLOSED
     [(recipient, subject)] = desk.send()
     assert (recipient, subject) == (CUSTOMER, "[CS0000001] Caso cerrado: No puedo firmar")
-    assert "del 1 (muy insatisfecho)" in desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    text = desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    assert "del 1 (muy insatisfecho)" in text and "responda este correo solo con el número" in text
+    assert [line.split("/survey/")[0] for line in text.splitlines() if "/survey/" in line] == [
+        f"{n}: {desk.config.portal.base_url}" for n in range(1, 6)]
     with desk.sessions.begin() as session:
         case = session.get_one(Case, case_id)
-        assert not record_rating(case, "Gracias, todo bien")
-        assert record_rating(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
-        assert not record_rating(case, "1")
+        assert not record_reply(case, "Gracias, todo bien")
+        assert record_reply(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
+        assert not record_reply(case, "1")  # the first answer stands
     assert desk.case(case_id).rating == 5
+
+
+def test_an_external_survey_url_replaces_the_portal_links(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
+    external = replace(desk.config, escalation=replace(desk.config.escalation,
+                                                       survey_url="https://encuesta.example.com/s"))
+    assert escalate_due(desk.sessions, external, bogota(28, 10)).closed == 1
+    desk.send()
+    text = desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    assert "encuesta de un minuto: https://encuesta.example.com/s" in text and "/survey/" not in text
+
+
+def test_staff_mails_name_the_levels_in_the_desks_language(desk: EscalationDesk) -> None:
+    english = replace(desk.config, desk=replace(desk.config.desk, language="en"))
+    desk.open_case(bogota(23, 9))
+    assert escalate_due(desk.sessions, english, bogota(23, 11)).levels == 1
+    sent = desk.send()
+    assert sorted(subject for _, subject in sent) == [
+        "[CS0000001] Escalated to Supervisor de soporte: No puedo firmar",
+        "[CS0000001] Escalation level 1: No puedo firmar"]
+    for captured in desk.sink.captured:
+        text = captured.message.get_body(("plain",)).get_content()
+        assert "level 0, Agents of Mesa de ayuda" in text and "Agentes" not in text
 
 
 def test_a_customer_reply_before_the_close_keeps_the_case_open(desk: EscalationDesk) -> None:
@@ -340,7 +371,7 @@ def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: Escala
     with desk.sessions() as session:
         rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
         kinds = {row.kind.value for row in rows}
-        assert kinds == {"escalation", "escalation_agents", "reminder", "closing"}
+        assert kinds == {"escalation", "escalation_agents", "resolution_breach", "reminder", "closing"}
         for row in rows:
             assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
 
