@@ -24,7 +24,7 @@ from . import sla
 from .calendar import BusinessCalendar
 from .escalation_mail import (agents_name, closing_context, enqueue_notice, escalation_context, last_entries,
                               level_name, reminder_context, span, target_text)
-from .models import Case, Entry, EntryKind, Escalation, EscalationKind, MailKind, State, utcnow
+from .models import Case, Entry, EntryKind, Escalation, EscalationKind, MailKind, State
 from .outbox import local
 from .settings import desk_secret
 from .survey import survey_key
