@@ -45,7 +45,8 @@ class Event(enum.Enum):
 
 @dataclass
 class PassReport:
-    """What one pass did; `skipped` when another daemon's pass held the lock."""
+    """What one pass did; `skipped` when another daemon's pass held the lock; `more` when more cases were due
+    than one pass takes ([escalation] cases_per_pass)."""
 
     levels: int = 0
     breaches: int = 0
@@ -53,12 +54,14 @@ class PassReport:
     closed: int = 0
     mails: int = 0
     skipped: bool = False
+    more: bool = False
 
     def __str__(self) -> str:
         if self.skipped:
             return "another daemon's escalation pass is running; nothing done"
         return (f"{self.levels} level step(s), {self.breaches} resolution breach(es), {self.reminders} reminder(s), "
-                f"{self.closed} closed; {self.mails} mail(s) queued")
+                f"{self.closed} closed; {self.mails} mail(s) queued"
+                + ("; more cases are due, the next pass takes them" if self.more else ""))
 
 
 def case_changed(session: Session, config: Config, case: Case, event: Event, now: datetime) -> None:
@@ -89,8 +92,13 @@ def case_changed(session: Session, config: Config, case: Case, event: Event, now
 
 def escalate_due(sessions: sessionmaker[Session], config: Config, now: datetime, *, batch: int = BATCH,
                  announce: Callable[[Session], object] | None = None) -> PassReport:
-    """One pass at `now` over the cases whose `next_escalation_at` has come (the index; never a scan), in batches
-    of `batch`, one transaction each; `announce(session)` runs in each transaction that queued mail.
+    """One pass at `now` over the cases whose `next_escalation_at` has come (the index; never a scan), at most
+    [escalation] cases_per_pass of them, the longest due first, in batches of `batch`, one transaction each;
+    `announce(session)` runs in each transaction that queued mail.
+
+    The cases left for the next pass are never starved: each step moves a case's `next_escalation_at` later than
+    it was (a level's wait, a target, the wait on the customer are each taken once), so the cases ahead of one
+    left waiting are finitely many steps, and cases that fall due later queue behind it.
 
     Only one pass runs at a time across daemons (an advisory lock on PostgreSQL). Within it a case is taken only
     if its `next_escalation_at` is still the one the pass saw (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's
@@ -104,9 +112,11 @@ def escalate_due(sessions: sessionmaker[Session], config: Config, now: datetime,
         report.skipped = True
         return report
     try:
+        limit = config.escalation.cases_per_pass
         with sessions() as session:
             seen = session.execute(select(Case.id, Case.next_escalation_at).where(Case.next_escalation_at <= now)
-                                   .order_by(Case.next_escalation_at, Case.id)).all()
+                                   .order_by(Case.next_escalation_at, Case.id).limit(limit + 1)).all()
+        report.more, seen = len(seen) > limit, seen[:limit]
         for start in range(0, len(seen), batch):
             chunk = {case_id: due for case_id, due in seen[start:start + batch]}
             with sessions.begin() as session:
@@ -181,7 +191,8 @@ def _pass_batch(session: Session, config: Config, seen: dict[int, datetime | Non
         if case.next_escalation_at != seen[case.id]:
             continue  # another pass took this step already
         try:
-            with session.begin_nested():
+            # One flush per case, when its savepoint ends: what the step reads (entries, history) it does not write.
+            with session.begin_nested(), session.no_autoflush:
                 _step(session, config, case, now, report)
         except Exception:  # one case's bug must not stop the others; it stays due and is tried next pass
             log.exception("escalation of %s failed; it is tried again at the next pass", case.number)

@@ -147,6 +147,20 @@ def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> N
         assert session.scalar(select(func.count()).select_from(Outbox)) == 40  # supervisor and agents, once each
 
 
+def test_a_pass_takes_at_most_cases_per_pass_the_longest_due_first_and_the_next_passes_take_the_rest(
+        desk: EscalationDesk) -> None:
+    bounded = replace(desk.config, escalation=replace(desk.config.escalation, cases_per_pass=4))
+    ids = [desk.open_case(bogota(23, 9, minute)) for minute in range(10, 0, -1)]  # the last opened is due first
+    reports = [escalate_due(desk.sessions, bounded, bogota(23, 13)) for _ in range(4)]
+    assert [(r.levels, r.more) for r in reports] == [(4, True), (4, True), (2, False), (0, False)]
+    with desk.sessions() as session:
+        order = session.scalars(select(Escalation.case_id).order_by(Escalation.id)).all()
+    first_due = ids[::-1]
+    assert [sorted(order[n:n + 4]) for n in (0, 4, 8)] == [sorted(first_due[n:n + 4]) for n in (0, 4, 8)], \
+        "each case once, the longest due first"
+    assert "more cases are due, the next pass takes them" in str(reports[0])
+
+
 def test_a_case_on_hold_gets_one_reminder_after_remind_after(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
     desk.agent_answers(case_id, bogota(23, 10))
