@@ -5,10 +5,12 @@
 For each size a fresh database is filled (bulk inserts) with cases whose next escalation is spread over the next
 months, 1 % of them due now at level 0 with one customer entry each, then:
   pass 1 %      one pass, as the daemon runs it every [escalation] interval: it takes at most cases_per_pass
-                (default 200) due cases, the longest due first, and leaves the rest to the next passes
+                (default 200) due cases, the longest due first, and leaves the rest to the next passes (the
+                fastest of three, the same cases made due again between them)
   drain 1 %     passes until no case is due: every due case is taken (none skipped or starved); ms/due is the
                 time per due case, which must not grow with the table
-  pass 100      100 cases made due again, and one more pass: the pass's cost apart from any backlog
+  pass 100      100 cases made due again, and one more pass: the pass's cost apart from any backlog (the
+                fastest of three)
 "vs 10k" is the issue's ratio: that pass's time over the same pass's time on 10k cases (at most 2×).
 The pass reads only due cases through the index on next_escalation_at, and each case's queries by its id.
 """
@@ -20,11 +22,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,6 +39,7 @@ from mailbot.desk.models import Case, Contact, Direction, Entry, EntryKind, utcn
 from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config  # noqa: E402
 
 CHUNK = 20_000
+RUNS = 3
 LADDER = """
 [[escalation.levels]]
 name = "Supervisor de soporte"
@@ -102,26 +107,43 @@ class Timings:
 
 
 def timed_passes(config: Config) -> Timings:
+    """The first pass and the pass over 100 are each the fastest of RUNS (the same cases made due again between
+    runs): other processes on the machine only ever add time. The drain runs once."""
     engine = store.make_engine(config.database_url)
     sessions = store.session_factory(engine)
+    with sessions() as session:
+        due = session.scalars(select(Case.id).where(Case.next_escalation_at <= utcnow())).all()
+    first, taken = float("inf"), 0
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        report = escalate_due(sessions, config, utcnow())
+        first, taken = min(first, time.perf_counter() - started), report.levels
+        make_due(sessions, due)
     started = time.perf_counter()
-    report = escalate_due(sessions, config, utcnow())
-    first = time.perf_counter() - started
-    drained, passes, more = report.levels, 1, report.more
+    drained, passes, more = 0, 0, True
     while more:
         following = escalate_due(sessions, config, utcnow())
         drained, passes, more = drained + following.levels, passes + 1, following.more
     drain = time.perf_counter() - started
-    with sessions.begin() as session:
+    with sessions() as session:
         some = session.scalars(select(Case.id).order_by(Case.id).limit(100)).all()
-        session.execute(update(Case).where(Case.id.in_(some)).values(next_escalation_at=utcnow() - timedelta(hours=1),
-                                                                      escalation_due_at=utcnow() - timedelta(hours=1),
-                                                                      escalation_level=0))
-    started = time.perf_counter()
-    escalate_due(sessions, config, utcnow())
-    hundred = time.perf_counter() - started
+    hundred = float("inf")
+    for _ in range(RUNS):
+        make_due(sessions, some)
+        started = time.perf_counter()
+        escalate_due(sessions, config, utcnow())
+        hundred = min(hundred, time.perf_counter() - started)
     engine.dispose()
-    return Timings(report.levels, first, drained, passes, drain, hundred)
+    return Timings(taken, first, drained, passes, drain, hundred)
+
+
+def make_due(sessions: sessionmaker[Session], ids: Sequence[int]) -> None:
+    """These cases back at level 0, due an hour ago."""
+    due = utcnow() - timedelta(hours=1)
+    with sessions.begin() as session:
+        for start in range(0, len(ids), CHUNK):
+            session.execute(update(Case).where(Case.id.in_(ids[start:start + CHUNK]))
+                            .values(next_escalation_at=due, escalation_due_at=due, escalation_level=0))
 
 
 def database(folder: Path, postgres: str | None) -> tuple[str, object]:

@@ -39,7 +39,7 @@ async def survey_submit(request: Request) -> Response:
 def _submit(request: Request) -> Response:
     number, rating = _answer(request)
     with portal_of(request).db.write() as session:
-        case = _case(session.scalars(select(Case).where(Case.number == number).with_for_update()).one_or_none())
+        case = _case(session.scalars(select(Case).where(Case.number == number).with_for_update(of=Case)).one_or_none())
         if survey.rate(case, rating, utcnow()):
             log.info("portal: satisfaction rating %d recorded on %s", rating, number)
     return redirect(request, "survey", token=request.path_params["token"])

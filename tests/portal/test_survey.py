@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from mailbot.desk.models import Case, State
+from mailbot.desk.models import State
 from mailbot.portal.app import create_app
 from mailbot.servers.ports import free_port
 from mailbot.servers.smtp_capture import SmtpCapture
@@ -45,11 +46,11 @@ class Survey:
         return self.desk.case(self.case_id).rating
 
 
-@pytest.fixture
-def survey(tmp_path: Path, sink: SmtpCapture) -> Iterator[Survey]:
+@contextmanager
+def portal_survey(tmp_path: Path, db_url: str, sink: SmtpCapture) -> Iterator[Survey]:
     port = free_port()
     extra = f'\n[portal]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:{port}/csm"\n'
-    with escalation_desk(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}", sink, extra) as desk:
+    with escalation_desk(tmp_path, db_url, sink, extra) as desk:
         case_id = desk.open_case(bogota(23, 9))
         desk.agent_answers(case_id, bogota(23, 10))
         desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
@@ -71,6 +72,13 @@ def survey(tmp_path: Path, sink: SmtpCapture) -> Iterator[Survey]:
         finally:
             server.should_exit = True
             thread.join(20)
+
+
+@pytest.fixture
+def survey(tmp_path: Path, sink: SmtpCapture) -> Iterator[Survey]:
+    """On SQLite; the test whose write depends on the database takes both."""
+    with portal_survey(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}", sink) as made:
+        yield made
 
 
 def test_a_click_confirmed_in_the_browser_is_the_cases_rating_and_the_first_answer_stands(
@@ -130,12 +138,22 @@ def test_a_forged_or_altered_token_gets_the_400_page_and_records_nothing(survey:
     assert survey.rating() is None
 
 
-def test_a_confirmation_over_http_records_once(survey: Survey) -> None:
-    with httpx2.Client() as client:
+def test_a_confirmation_over_http_records_once(tmp_path: Path, db_url: str, sink: SmtpCapture) -> None:
+    with portal_survey(tmp_path, db_url, sink) as survey, httpx2.Client() as client:
         found = _CSRF.search(client.get(survey.links[1]).text)
         assert found is not None
         for link in (survey.links[1], survey.links[4]):
             posted = client.post(link, data={"csrf": found.group(1)})
             assert posted.status_code == 303 and posted.headers["location"].endswith(link.split("/csm", 1)[1])
-    with survey.desk.sessions() as session:
-        assert session.get_one(Case, survey.case_id).rating == 2
+        assert survey.rating() == 2
+
+
+def test_a_case_reopened_before_the_click_takes_no_rating(survey: Survey) -> None:
+    survey.desk.set_state(survey.case_id, State.IN_PROGRESS, bogota(28, 11))
+    with httpx2.Client() as client:
+        shown = client.get(survey.links[2])
+        assert "La encuesta del caso CS0000001 ya no está abierta." in shown.text
+        found = _CSRF.search(client.get(survey.links[2].split("/survey/")[0] + "/login").text)  # a form's token
+        assert found is not None
+        assert client.post(survey.links[2], data={"csrf": found.group(1)}).status_code == 303
+    assert survey.rating() is None
