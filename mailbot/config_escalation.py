@@ -49,7 +49,7 @@ class EscalationConfig:
     does not grow with a backlog; the next passes take the rest."""
 
     interval: float = 60.0
-    cases_per_pass: int = 200
+    cases_per_pass: int = 100
     remind_after: Duration = Duration(days=3)
     auto_close_after: Duration = Duration(days=5)
     survey_url: str | None = None

@@ -202,7 +202,7 @@ def test_a_configuration_without_the_new_sections_keeps_the_desk_as_it_is(tmp_pa
     assert not config.is_agent("mesadeayuda", "agente1@example.com")
     assert {p: (str(t.first_response), str(t.resolution)) for p, t in config.sla.items()} == {
         1: ("30m", "4h"), 2: ("2h", "1d"), 3: ("4h", "3d"), 4: ("8h", "5d")}
-    assert config.escalation == EscalationConfig(interval=60.0, cases_per_pass=200, remind_after=parse_duration("3d"),
+    assert config.escalation == EscalationConfig(interval=60.0, cases_per_pass=100, remind_after=parse_duration("3d"),
                                                  auto_close_after=parse_duration("5d"), survey_url=None, levels=())
     assert config.ladder_for("mesadeayuda") == ()
     # The desk's own hours: Monday–Friday 07–19, Saturday 08–13, Bogotá, Colombian festivos.
