@@ -45,9 +45,11 @@ class EscalationLevel:
 @dataclass(frozen=True)
 class EscalationConfig:
     """The scheduler's escalation pass. `levels` is the ladder above the agents; none unless configured, as there
-    is nobody to default to."""
+    is nobody to default to. A pass takes at most `cases_per_pass` due cases, the longest due first, so its time
+    does not grow with a backlog; the next passes take the rest."""
 
     interval: float = 60.0
+    cases_per_pass: int = 100
     remind_after: Duration = Duration(days=3)
     auto_close_after: Duration = Duration(days=5)
     survey_url: str | None = None
@@ -96,6 +98,7 @@ def read_escalation(table: Table) -> EscalationConfig:
     table.seen.add("levels")
     escalation = EscalationConfig(
         interval=table.number("interval", default.interval, 1, 86400),
+        cases_per_pass=table.integer("cases_per_pass", default.cases_per_pass, 1, 100_000),
         remind_after=table.duration("remind_after", default.remind_after),
         auto_close_after=table.duration("auto_close_after", default.auto_close_after),
         survey_url=table.optional_text("survey_url", r"https?://\S+", 'an http:// or https:// URL, or "" for none'),

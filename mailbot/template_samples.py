@@ -91,6 +91,10 @@ _ESCALATION: dict[str, Any] = {
     "tried": [{"level": 0, "name": "Agentes de Mesa de ayuda", "at": "2026-11-23 09:15 (America/Bogota)"}],
 }
 
+# The portal's survey page, one signed link per rating (desk/survey.py); the token here is only its shape.
+_SURVEY_LINKS: list[dict[str, Any]] = [
+    {"rating": n, "url": f"https://portal.example.com/csm/survey/CS0000001.{n}.{'x' * 43}"} for n in range(1, 6)]
+
 # The first context of each mail is its sample (preview shows it); the others reach the templates' other branches.
 SAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     "ack": (
@@ -163,6 +167,15 @@ SAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
         _customer(case=_case(owner="Andrés Gómez"), escalation={**_ESCALATION, "breached": "resolution"},
                   entries=[]),
     ),
+    "resolution_breach": (
+        _customer(case=_case(state="En curso", owner="Andrés Gómez"),
+                  escalation={**_ESCALATION, "breached": "resolution", "target": "3 días hábiles",
+                              "waiting": "3 días 1 h", "due_at": "2026-11-26 09:15 (America/Bogota)"},
+                  entries=[CUSTOMER_MAIL, AGENT_REPLY, FOLLOW_UP]),
+        _customer(escalation={**_ESCALATION, "level": 0, "name": "Agentes de Mesa de ayuda", "breached": "resolution",
+                              "target": "3 días hábiles", "tried": []},
+                  entries=[]),
+    ),
     "reminder": (
         _customer(case=_case(state="En espera", owner="Andrés Gómez"),
                   reminder={"since": "2026-11-23 10:02 (America/Bogota)", "last_reply": AGENT_REPLY}),
@@ -171,10 +184,12 @@ SAMPLES: dict[str, tuple[dict[str, Any], ...]] = {
     ),
     "closing": (
         _customer(case=_case(state="Cerrado", owner="Andrés Gómez"),
-                  closing={"resolved_at": "2026-11-24 16:30 (America/Bogota)", "survey_url": ""}),
+                  closing={"resolved_at": "2026-11-24 16:30 (America/Bogota)", "survey_url": "",
+                           "survey_links": _SURVEY_LINKS}),
         _customer(case=_case(state="Cerrado"),
                   closing={"resolved_at": "2026-11-24 16:30 (America/Bogota)",
-                           "survey_url": "https://encuesta.example.com/satisfaccion?caso=CS0000001"}),
+                           "survey_url": "https://encuesta.example.com/satisfaccion?caso=CS0000001",
+                           "survey_links": []}),
     ),
 }
 MAILS: tuple[str, ...] = tuple(SAMPLES)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,17 +22,17 @@ from ..config_escalation import EscalationLevel
 from ..locks import AdvisoryLock
 from . import sla
 from .calendar import BusinessCalendar
-from .escalation_mail import (closing_context, enqueue_notice, escalation_context, last_entries, reminder_context,
-                              span, target_text)
-from .models import Case, Entry, EntryKind, Escalation, EscalationKind, MailKind, State, utcnow
+from .escalation_mail import (agents_name, closing_context, enqueue_notice, escalation_context, last_entries,
+                              level_name, reminder_context, span, target_text)
+from .models import Case, Entry, EntryKind, Escalation, EscalationKind, MailKind, State
 from .outbox import local
+from .settings import desk_secret
+from .survey import survey_key
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # cases per transaction of the pass
 LOCK = "escalation"
-# The survey's answer: a reply whose first line is a number from 1 to 5 ("4", "5.", " 3 ").
-_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
 
 
 class Event(enum.Enum):
@@ -46,7 +45,8 @@ class Event(enum.Enum):
 
 @dataclass
 class PassReport:
-    """What one pass did; `skipped` when another daemon's pass held the lock."""
+    """What one pass did; `skipped` when another daemon's pass held the lock; `more` when more cases were due
+    than one pass takes ([escalation] cases_per_pass)."""
 
     levels: int = 0
     breaches: int = 0
@@ -54,12 +54,14 @@ class PassReport:
     closed: int = 0
     mails: int = 0
     skipped: bool = False
+    more: bool = False
 
     def __str__(self) -> str:
         if self.skipped:
             return "another daemon's escalation pass is running; nothing done"
         return (f"{self.levels} level step(s), {self.breaches} resolution breach(es), {self.reminders} reminder(s), "
-                f"{self.closed} closed; {self.mails} mail(s) queued")
+                f"{self.closed} closed; {self.mails} mail(s) queued"
+                + ("; more cases are due, the next pass takes them" if self.more else ""))
 
 
 def case_changed(session: Session, config: Config, case: Case, event: Event, now: datetime) -> None:
@@ -90,8 +92,13 @@ def case_changed(session: Session, config: Config, case: Case, event: Event, now
 
 def escalate_due(sessions: sessionmaker[Session], config: Config, now: datetime, *, batch: int = BATCH,
                  announce: Callable[[Session], object] | None = None) -> PassReport:
-    """One pass at `now` over the cases whose `next_escalation_at` has come (the index; never a scan), in batches
-    of `batch`, one transaction each; `announce(session)` runs in each transaction that queued mail.
+    """One pass at `now` over the cases whose `next_escalation_at` has come (the index; never a scan), at most
+    [escalation] cases_per_pass of them, the longest due first, in batches of `batch`, one transaction each;
+    `announce(session)` runs in each transaction that queued mail.
+
+    The cases left for the next pass are never starved: each step moves a case's `next_escalation_at` later than
+    it was (a level's wait, a target, the wait on the customer are each taken once), so the cases ahead of one
+    left waiting are finitely many steps, and cases that fall due later queue behind it.
 
     Only one pass runs at a time across daemons (an advisory lock on PostgreSQL). Within it a case is taken only
     if its `next_escalation_at` is still the one the pass saw (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's
@@ -105,9 +112,11 @@ def escalate_due(sessions: sessionmaker[Session], config: Config, now: datetime,
         report.skipped = True
         return report
     try:
+        limit = config.escalation.cases_per_pass
         with sessions() as session:
             seen = session.execute(select(Case.id, Case.next_escalation_at).where(Case.next_escalation_at <= now)
-                                   .order_by(Case.next_escalation_at, Case.id)).all()
+                                   .order_by(Case.next_escalation_at, Case.id).limit(limit + 1)).all()
+        report.more, seen = len(seen) > limit, seen[:limit]
         for start in range(0, len(seen), batch):
             chunk = {case_id: due for case_id, due in seen[start:start + batch]}
             with sessions.begin() as session:
@@ -118,21 +127,6 @@ def escalate_due(sessions: sessionmaker[Session], config: Config, now: datetime,
     finally:
         lock.release()
     return report
-
-
-def record_rating(case: Case, text: str, now: datetime | None = None) -> bool:
-    """A reply to the closing mail whose first line is "1".."5": the case's satisfaction rating. False (nothing
-    recorded) unless the case was closed for silence by the pass and has no rating yet, or for any other text."""
-    if case.state is not State.CLOSED or case.rating is not None:
-        return False
-    if not any(row.kind is EscalationKind.AUTO_CLOSE for row in case.escalations):
-        return False
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    match = _RATING.fullmatch(first)
-    if match is None:
-        return False
-    case.rating, case.rated_at = int(match[1]), now or utcnow()
-    return True
 
 
 def calendar_of(config: Config, case: Case) -> BusinessCalendar:
@@ -197,7 +191,8 @@ def _pass_batch(session: Session, config: Config, seen: dict[int, datetime | Non
         if case.next_escalation_at != seen[case.id]:
             continue  # another pass took this step already
         try:
-            with session.begin_nested():
+            # One flush per case, when its savepoint ends: what the step reads (entries, history) it does not write.
+            with session.begin_nested(), session.no_autoflush:
                 _step(session, config, case, now, report)
         except Exception:  # one case's bug must not stop the others; it stays due and is tried next pass
             log.exception("escalation of %s failed; it is tried again at the next pass", case.number)
@@ -246,13 +241,14 @@ def _climb(session: Session, config: Config, case: Case, calendar: BusinessCalen
 
 def _breach(session: Session, config: Config, case: Case, ladder: tuple[EscalationLevel, ...], now: datetime,
             report: PassReport) -> None:
-    """The resolution target passed: recorded once, and the first level's contacts told (the agents when the
-    desk has no ladder)."""
+    """The resolution target passed: recorded once, and the first level's contacts and the queue's agents told
+    (template `resolution_breach`; level 0, the agents alone, when the queue has no ladder)."""
     due = case.resolution_due_at
     assert due is not None
     case.resolution_breached_at = now
     rung = ladder[0] if ladder else None
-    notified = _tell(session, config, case, 1, rung, _tried(config, case, 1), due, now, breached="resolution")
+    notified = _tell(session, config, case, 1 if rung else 0, rung, _tried(config, case, 1), due, now,
+                     breached="resolution")
     session.add(Escalation(case=case, kind=EscalationKind.RESOLUTION_BREACH, level=case.escalation_level,
                            due_at=due, at=now, why=f"resolution target missed, due {due.isoformat(timespec='minutes')}",
                            notified=notified))
@@ -281,8 +277,8 @@ def _close(session: Session, config: Config, case: Case, due: datetime, now: dat
     queue = config.queue(case.queue)
     resolved_at = case.held_since
     case.state, case.held_since, case.updated_at = State.CLOSED, None, now
-    enqueue_notice(session, config, queue, MailKind.CLOSING, case.contact.email,
-                   closing_context(config, queue, case, resolved_at), case, contact=case.contact)
+    context = closing_context(config, queue, case, resolved_at, survey_key(desk_secret(session, config)))
+    enqueue_notice(session, config, queue, MailKind.CLOSING, case.contact.email, context, case, contact=case.contact)
     session.add(Escalation(case=case, kind=EscalationKind.AUTO_CLOSE, level=case.escalation_level, due_at=due,
                            at=now, why=f"resolved for {config.escalation.auto_close_after} without a reply",
                            notified=[case.contact.email]))
@@ -302,8 +298,9 @@ def _tried(config: Config, case: Case, level: int) -> list[dict[str, object]]:
                 break  # an earlier climb
             steps[row.level] = row.due_at
     start = case.waiting_since or case.created_at
-    tried: list[dict[str, object]] = [{"level": 0, "name": f"Agentes de {queue.name}", "at": local(config, start)}]
-    tried += [{"level": n, "name": ladder[n - 1].name if n <= len(ladder) else f"nivel {n}",
+    language = config.desk.language  # staff mails are written in the desk's language
+    tried: list[dict[str, object]] = [{"level": 0, "name": agents_name(queue, language), "at": local(config, start)}]
+    tried += [{"level": n, "name": ladder[n - 1].name if n <= len(ladder) else level_name(n, language),
                "at": local(config, steps[n])} for n in sorted(steps)]
     return tried
 
@@ -311,24 +308,25 @@ def _tried(config: Config, case: Case, level: int) -> list[dict[str, object]]:
 def _tell(session: Session, config: Config, case: Case, level: int, rung: EscalationLevel | None,
           tried: list[dict[str, object]], due: datetime, now: datetime, *,
           breached: str | None = None) -> list[str]:
-    """Mail the level's contacts (template `escalation`) and the queue's agents (`escalation_agents`) the case's
-    summary; the addresses told."""
+    """Mail the level's contacts (template `escalation`, or `resolution_breach` for a breach) and the queue's
+    agents (`escalation_agents`, or `resolution_breach`) the case's summary, in the desk's language; the addresses
+    told."""
     queue = config.queue(case.queue)
     calendar = calendar_of(config, case)
+    language = config.desk.language
     target = config.sla_for(sla.priority_number(case.priority))
     kind = breached or ("first_response" if case.first_response_at is None else "resolution")
     duration = target.first_response if kind == "first_response" else target.resolution
     waiting = calendar.business_time_between(case.waiting_since or case.created_at, now)
-    summary = {"level": level, "name": rung.name if rung else f"Agentes de {queue.name}", "waiting": span(waiting),
-               "breached": kind, "target": target_text(duration, config.desk.language), "due_at": local(config, due),
+    summary = {"level": level, "name": rung.name if rung else agents_name(queue, language), "waiting": span(waiting),
+               "breached": kind, "target": target_text(duration, language), "due_at": local(config, due),
                "tried": tried}
     context = escalation_context(config, queue, case, summary, last_entries(session, case))
+    to_level, to_agents = ((MailKind.RESOLUTION_BREACH, MailKind.RESOLUTION_BREACH) if breached
+                           else (MailKind.ESCALATION, MailKind.ESCALATION_AGENTS))
     told: list[str] = []
-    for recipient in rung.notify if rung else ():
-        enqueue_notice(session, config, queue, MailKind.ESCALATION, recipient, context, case, language=config.desk.language)
-        told.append(recipient)
-    for recipient in queue.agent_recipients:
-        enqueue_notice(session, config, queue, MailKind.ESCALATION_AGENTS, recipient, context, case,
-                       language=config.desk.language)
-        told.append(recipient)
+    for mail, recipients in ((to_level, rung.notify if rung else ()), (to_agents, queue.agent_recipients)):
+        for recipient in recipients:
+            enqueue_notice(session, config, queue, mail, recipient, context, case, language=language)
+            told.append(recipient)
     return told

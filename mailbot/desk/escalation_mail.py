@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
+from . import survey
 from .durations import Duration
 from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox
 from .outbox import MAX_REFERENCES, ack_context, enqueue, entry_context, local
@@ -17,9 +18,10 @@ from .outbox import MAX_REFERENCES, ack_context, enqueue, entry_context, local
 LAST_ENTRIES = 3  # what a level's contacts read of the case's history
 # What people wrote on the case; our automatic mails and out-of-office replies tell a supervisor nothing.
 HISTORY_KINDS = (EntryKind.CUSTOMER, EntryKind.AGENT_REPLY, EntryKind.NOTE)
+# The words the pass writes into a staff mail's context, in the mail's language (the desk's).
 _WORDS = {
-    "es": {"day": "día hábil", "days": "días hábiles"},
-    "en": {"day": "business day", "days": "business days"},
+    "es": {"day": "día hábil", "days": "días hábiles", "agents": "Agentes de {queue}", "level": "nivel {level}"},
+    "en": {"day": "business day", "days": "business days", "agents": "Agents of {queue}", "level": "level {level}"},
 }
 
 
@@ -30,9 +32,23 @@ def span(value: timedelta) -> str:
     return " ".join([*([f"{hours} h"] if hours else []), *([f"{minutes} min"] if minutes or not hours else [])])
 
 
+def _words(language: str) -> dict[str, str]:
+    return _WORDS.get(language, _WORDS["es"])
+
+
+def agents_name(queue: QueueConfig, language: str) -> str:
+    """Level 0 as a mail names it: "Agentes de Mesa de ayuda", "Agents of Mesa de ayuda"."""
+    return _words(language)["agents"].format(queue=queue.name)
+
+
+def level_name(level: int, language: str) -> str:
+    """A level the ladder no longer names (it was shortened under the case): "nivel 4", "level 4"."""
+    return _words(language)["level"].format(level=level)
+
+
 def target_text(target: Duration, language: str) -> str:
     """A target as the desk says it: "4 h", "1 día hábil", "2 días hábiles 4 h"."""
-    words = _WORDS.get(language, _WORDS["es"])
+    words = _words(language)
     days = f"{target.days} {words['day' if target.days == 1 else 'days']}" if target.days else ""
     clock = span(target.clock) if target.clock or not target.days else ""
     return " ".join(part for part in (days, clock) if part)
@@ -48,7 +64,8 @@ def last_entries(session: Session, case: Case, kinds: Sequence[EntryKind] = HIST
 
 def escalation_context(config: Config, queue: QueueConfig, case: Case, escalation: dict[str, Any],
                        entries: Sequence[Entry]) -> dict[str, Any]:
-    """For `escalation` and `escalation_agents`: the case, why it climbed, who was told before, the last entries."""
+    """For `escalation`, `escalation_agents` and `resolution_breach`: the case, why it climbed or which target it
+    missed, who was told before, the last entries."""
     return {**ack_context(config, queue, case), "escalation": escalation,
             "entries": [entry_context(config, entry) for entry in entries]}
 
@@ -59,9 +76,14 @@ def reminder_context(config: Config, queue: QueueConfig, case: Case, since: date
         "since": local(config, since), "last_reply": entry_context(config, last_reply) if last_reply else None}}
 
 
-def closing_context(config: Config, queue: QueueConfig, case: Case, resolved_at: datetime) -> dict[str, Any]:
+def closing_context(config: Config, queue: QueueConfig, case: Case, resolved_at: datetime,
+                    survey_key: bytes) -> dict[str, Any]:
+    """The survey is the external `survey_url` when one is set, else one portal link per rating (signed with
+    `survey_key`, see desk/survey.py); a reply with the number works either way."""
+    external = config.escalation.survey_url or ""
     return {**ack_context(config, queue, case), "closing": {
-        "resolved_at": local(config, resolved_at), "survey_url": config.escalation.survey_url or ""}}
+        "resolved_at": local(config, resolved_at), "survey_url": external,
+        "survey_links": [] if external else survey.links(survey_key, config.portal.base_url, case.number)}}
 
 
 def enqueue_notice(session: Session, config: Config, queue: QueueConfig, kind: MailKind, recipient: str,

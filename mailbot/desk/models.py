@@ -104,6 +104,7 @@ class MailKind(enum.Enum):
     PASSWORD_RESET = "password_reset"
     ESCALATION = "escalation"
     ESCALATION_AGENTS = "escalation_agents"
+    RESOLUTION_BREACH = "resolution_breach"
     REMINDER = "reminder"
     CLOSING = "closing"
 
@@ -113,7 +114,7 @@ class MailKind(enum.Enum):
         agent reply is already its `agent_reply` entry, and notices to agents are no part of the conversation."""
         return self not in (MailKind.AGENT_NOTIFY, MailKind.AGENT_REPLY, MailKind.COMMAND_ERROR,
                             MailKind.UNVERIFIED_AGENT, MailKind.BOUNCE_NOTICE, MailKind.STRANGER_LINKED,
-                            MailKind.ESCALATION, MailKind.ESCALATION_AGENTS)
+                            MailKind.ESCALATION, MailKind.ESCALATION_AGENTS, MailKind.RESOLUTION_BREACH)
 
     @property
     def to_customer(self) -> bool:

@@ -16,7 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..config import Config
-from . import views_auth, views_cases
+from ..desk.survey import PATH as SURVEY_PATH
+from . import views_auth, views_cases, views_survey
 from .body_limit import AllowBody, BodyLimit
 from .headers import SecurityHeaders
 from .i18n import size_text
@@ -47,6 +48,9 @@ def create_app(config: Config, portal: Portal | None = None) -> Starlette:
         Route("/cases/{number}/files/{attachment:int}", views_cases.attachment, name="attachment"),
         Route("/new", views_cases.new_page, name="new"),
         Route("/new", views_cases.new_request, methods=["POST"], name="new_submit", middleware=upload),
+        # A closing mail's survey link (desk/survey.py): no login; GET shows, only the button's POST records.
+        Route(SURVEY_PATH + "{token}", views_survey.survey_page, name="survey"),
+        Route(SURVEY_PATH + "{token}", views_survey.survey_submit, methods=["POST"], name="survey_submit"),
         Route("/static/portal.css", views_cases.stylesheet, name="stylesheet"),
         Route("/static/site.css", views_cases.site_stylesheet, name="site_stylesheet"),
     ]

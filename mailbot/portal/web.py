@@ -18,6 +18,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Config
 from ..desk.models import Contact, PortalSession
+from ..desk.settings import desk_secret
+from ..desk.survey import survey_key
 from . import csrf, sessions
 from .database import Database
 from .forms import Submitted, uploads_of
@@ -34,12 +36,14 @@ MAX_PARTS = 50
 
 @dataclass
 class Portal:
-    """Built once per process: the configuration, the database, the pages and the key that signs forms."""
+    """Built once per process: the configuration, the database, the pages, the key that signs forms and the key
+    that checks survey links (desk/survey.py)."""
 
     config: Config
     db: Database
     pages: Pages
     secret: bytes = field(repr=False)
+    survey_key: bytes = field(repr=False)
 
     @classmethod
     def open(cls, config: Config) -> Portal:
@@ -51,7 +55,10 @@ class Portal:
         # never be an HMAC a visitor can have that key compute over a text of their choosing.
         key = hmac.new(secret.encode(), b"mailbot portal forms", hashlib.sha256).digest() if secret \
             else secrets.token_bytes(32)
-        return cls(config, Database(config.database_url), Pages(config), key)
+        db = Database(config.database_url)
+        with db.write() as session:  # the desk secret the daemon signs survey links with (made if still missing)
+            surveys = survey_key(desk_secret(session, config))
+        return cls(config, db, Pages(config), key, surveys)
 
 
 @dataclass(frozen=True)

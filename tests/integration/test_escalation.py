@@ -5,130 +5,32 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import cli, store
-from mailbot.config import Config, load_config
 from mailbot.desk import cases
-from mailbot.desk.accounts import get_or_create_contact
-from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due, record_rating
+from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due
 from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, MailKind, Outbox,
                                  OutboxStatus, Priority, State, utcnow)
-from mailbot.runners.outgoing import OutgoingRunner
-from mailbot.servers.desk_config import LoopbackQueue, write_loopback_config
+from mailbot.desk.survey import record_reply
 from mailbot.servers.smtp_capture import SmtpCapture
 from mailbot.template_samples import sample
-from mailbot.templates import Templates
 from tests.databases import sqlite_only
-
-BOGOTA = ZoneInfo("America/Bogota")
-CUSTOMER = "marta.ruiz@transportes.example.org"
-AGENTS = "agentes@example.com"
-SUPERVISOR, COORDINATOR, DIRECTOR = "supervisor@example.com", "coordinador@example.com", "director@example.com"
-LADDER = """
-[[queues.escalation_levels]]
-name = "Supervisor de soporte"
-notify = ["supervisor@example.com"]
-after = "2h"
-
-[[queues.escalation_levels]]
-name = "Coordinador de soporte"
-notify = ["coordinador@example.com"]
-after = "4h"
-
-[[queues.escalation_levels]]
-name = "Director de infraestructura y soporte"
-notify = ["director@example.com"]
-after = "1d"
-"""
-
-
-def bogota(day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
-    """An instant of November on the desk's wall clock (23 November 2026 and 24 November 2025 are Mondays)."""
-    return datetime(year, 11, day, hour, minute, tzinfo=BOGOTA)
-
-
-@dataclass
-class EscalationDesk:
-    config: Config
-    sessions: sessionmaker[Session]
-    sink: SmtpCapture
-
-    def open_case(self, at: datetime, priority: Priority = Priority.MODERATE) -> int:
-        """A customer's mail opens a case at `at`, as the new-case action does."""
-        with self.sessions.begin() as session:
-            contact, _ = get_or_create_contact(session, CUSTOMER, "Marta Ruiz", "Transportes Ejemplo S.A.S.")
-            case = cases.open_case(session, "CS", cases.NewCase("mesadeayuda", "No puedo firmar", contact, "es",
-                                                                priority), now=at)
-            self._entry(session, case, Direction.IN, EntryKind.CUSTOMER, "Sigue sin firmar.", at)
-            case_changed(session, self.config, case, Event.CUSTOMER_WROTE, at)
-            return case.id
-
-    def customer_writes(self, case_id: int, at: datetime) -> None:
-        with self.sessions.begin() as session:
-            case = session.get_one(Case, case_id)
-            self._entry(session, case, Direction.IN, EntryKind.CUSTOMER, "¿Alguna novedad?", at)
-            case_changed(session, self.config, case, Event.CUSTOMER_WROTE, at)
-
-    def agent_answers(self, case_id: int, at: datetime) -> None:
-        with self.sessions.begin() as session:
-            case = session.get_one(Case, case_id)
-            self._entry(session, case, Direction.OUT, EntryKind.AGENT_REPLY, "¿Qué versión de Adobe usa?", at)
-            case_changed(session, self.config, case, Event.DESK_ANSWERED, at)
-
-    def set_state(self, case_id: int, state: State, at: datetime) -> None:
-        with self.sessions.begin() as session:
-            case = session.get_one(Case, case_id)
-            case.state = state
-            case_changed(session, self.config, case, Event.STATE_CHANGED, at)
-
-    def pass_at(self, now: datetime) -> PassReport:
-        return escalate_due(self.sessions, self.config, now)
-
-    def case(self, case_id: int) -> Case:
-        with self.sessions() as session:
-            return session.get_one(Case, case_id)
-
-    def history(self, case_id: int, kind: EscalationKind = EscalationKind.LEVEL) -> list[tuple[int, datetime]]:
-        with self.sessions() as session:
-            rows = session.scalars(select(Escalation).where(Escalation.case_id == case_id, Escalation.kind == kind)
-                                   .order_by(Escalation.id)).all()
-            return [(row.level, row.due_at) for row in rows]
-
-    def send(self) -> list[tuple[str, str]]:
-        """Drain the outbox to the sink; (recipient, subject) of every mail it got, in order."""
-        OutgoingRunner(self.config, self.sessions, Templates(self.config.templates_path)).drain()
-        return [(c.rcpt_tos[0], " ".join(str(c.message["Subject"]).split())) for c in self.sink.captured]
-
-    @staticmethod
-    def _entry(session: Session, case: Case, direction: Direction, kind: EntryKind, text: str, at: datetime) -> None:
-        author = CUSTOMER if direction is Direction.IN else AGENTS
-        cases.add_entry(session, case, Entry(direction=direction, kind=kind, author=author, text=text), at)
+from tests.escalation_desk import (AGENTS, COORDINATOR, CUSTOMER, DIRECTOR, SUPERVISOR, EscalationDesk, bogota,
+                                   escalation_desk)
 
 
 @pytest.fixture
 def desk(tmp_path: Path, db_url: str, sink: SmtpCapture) -> Iterator[EscalationDesk]:
-    """A desk with the default calendar (Monday–Friday 07–19, Saturday 08–13, Colombian festivos), agents and the
-    desk's three-level ladder. No IMAP: cases are opened the way the actions open them."""
-    path = write_loopback_config(tmp_path / "mailbot.toml", db_url=db_url, imap_port=1, imap_password="unused",
-                                 smtp_port=sink.port, smtp={"retry_base": 0},
-                                 queues=[LoopbackQueue("mesadeayuda", "mesadeayuda@example.com", "Mesa de ayuda",
-                                                       "unused")])
-    text = path.read_text().replace('hours_text = ', f'agents_group = "{AGENTS}"\nhours_text = ', 1)
-    path.write_text(text + LADDER)
-    config = load_config(path)
-    engine = store.make_engine(config.database_url)
-    store.upgrade(engine)
-    yield EscalationDesk(config, store.session_factory(engine), sink)
-    engine.dispose()
+    with escalation_desk(tmp_path, db_url, sink) as made:
+        yield made
 
 
 def test_a_case_ignored_for_a_week_climbs_one_level_per_pass_at_the_business_instants_it_fell_due(
@@ -143,10 +45,10 @@ def test_a_case_ignored_for_a_week_climbs_one_level_per_pass_at_the_business_ins
     assert case.escalation_level == 3 and case.escalation_due_at is None and case.next_escalation_at is None
     sent = desk.send()
     # One mail per level to its contacts and one to the agents; the first pass also found the resolution target
-    # (Thursday 09:00) missed, which the first level's contacts and the agents hear of once.
+    # (Thursday 09:00) missed, which the first level's contacts and the agents hear of once, in a mail of its own.
     assert sorted(sent) == sorted([
-        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
-        (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
+        (SUPERVISOR, "[CS0000001] Objetivo de solución incumplido: No puedo firmar"),
+        (AGENTS, "[CS0000001] Objetivo de solución incumplido: No puedo firmar"),
         (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
         (AGENTS, "[CS0000001] Escalado a Supervisor de soporte: No puedo firmar"),
         (COORDINATOR, "[CS0000001] Escalamiento nivel 2: No puedo firmar"),
@@ -222,7 +124,9 @@ def test_the_resolution_breach_is_recorded_once_and_the_first_level_told(desk: E
     # Thursday 09:00 (3 business days), plus the 8 business hours the case waited on the customer.
     assert desk.history(case_id, EscalationKind.RESOLUTION_BREACH) == [(1, bogota(26, 17))]
     sent = desk.send()
-    assert [r for r, s in sent if "Escalamiento nivel 1" in s].count(SUPERVISOR) == 2  # the level, the breach
+    assert sorted((r, s) for r, s in sent if r == SUPERVISOR) == [
+        (SUPERVISOR, "[CS0000001] Escalamiento nivel 1: No puedo firmar"),
+        (SUPERVISOR, "[CS0000001] Objetivo de solución incumplido: No puedo firmar")]
 
 
 def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> None:
@@ -249,6 +153,20 @@ def test_two_concurrent_passes_escalate_nothing_twice(desk: EscalationDesk) -> N
         assert session.scalar(select(func.count()).select_from(Outbox)) == 40  # supervisor and agents, once each
 
 
+def test_a_pass_takes_at_most_cases_per_pass_the_longest_due_first_and_the_next_passes_take_the_rest(
+        desk: EscalationDesk) -> None:
+    bounded = replace(desk.config, escalation=replace(desk.config.escalation, cases_per_pass=4))
+    ids = [desk.open_case(bogota(23, 9, minute)) for minute in range(10, 0, -1)]  # the last opened is due first
+    reports = [escalate_due(desk.sessions, bounded, bogota(23, 13)) for _ in range(4)]
+    assert [(r.levels, r.more) for r in reports] == [(4, True), (4, True), (2, False), (0, False)]
+    with desk.sessions() as session:
+        order = session.scalars(select(Escalation.case_id).order_by(Escalation.id)).all()
+    first_due = ids[::-1]
+    assert [sorted(order[n:n + 4]) for n in (0, 4, 8)] == [sorted(first_due[n:n + 4]) for n in (0, 4, 8)], \
+        "each case once, the longest due first"
+    assert "more cases are due, the next pass takes them" in str(reports[0])
+
+
 @sqlite_only
 def test_a_case_on_hold_gets_one_reminder_after_remind_after(desk: EscalationDesk) -> None:
     case_id = desk.open_case(bogota(23, 9))
@@ -269,13 +187,43 @@ def test_a_resolved_case_left_unanswered_closes_with_the_survey_and_a_reply_rate
     assert desk.case(case_id).state is State.CLOSED
     [(recipient, subject)] = desk.send()
     assert (recipient, subject) == (CUSTOMER, "[CS0000001] Caso cerrado: No puedo firmar")
-    assert "del 1 (muy insatisfecho)" in desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    text = desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    assert "del 1 (muy insatisfecho)" in text and "responda este correo solo con el número" in text
+    assert [line.split("/survey/")[0] for line in text.splitlines() if "/survey/" in line] == [
+        f"{n}: {desk.config.portal.base_url}" for n in range(1, 6)]
     with desk.sessions.begin() as session:
         case = session.get_one(Case, case_id)
-        assert not record_rating(case, "Gracias, todo bien")
-        assert record_rating(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
-        assert not record_rating(case, "1")
+        assert not record_reply(case, "Gracias, todo bien")
+        assert record_reply(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
+        assert not record_reply(case, "1")  # the first answer stands
     assert desk.case(case_id).rating == 5
+
+
+@sqlite_only
+def test_an_external_survey_url_replaces_the_portal_links(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
+    external = replace(desk.config, escalation=replace(desk.config.escalation,
+                                                       survey_url="https://encuesta.example.com/s"))
+    assert escalate_due(desk.sessions, external, bogota(28, 10)).closed == 1
+    desk.send()
+    text = desk.sink.captured[0].message.get_body(("plain",)).get_content()
+    assert "encuesta de un minuto: https://encuesta.example.com/s" in text and "/survey/" not in text
+
+
+@sqlite_only
+def test_staff_mails_name_the_levels_in_the_desks_language(desk: EscalationDesk) -> None:
+    english = replace(desk.config, desk=replace(desk.config.desk, language="en"))
+    desk.open_case(bogota(23, 9))
+    assert escalate_due(desk.sessions, english, bogota(23, 11)).levels == 1
+    sent = desk.send()
+    assert sorted(subject for _, subject in sent) == [
+        "[CS0000001] Escalated to Supervisor de soporte: No puedo firmar",
+        "[CS0000001] Escalation level 1: No puedo firmar"]
+    for captured in desk.sink.captured:
+        text = captured.message.get_body(("plain",)).get_content()
+        assert "level 0, Agents of Mesa de ayuda" in text and "Agentes" not in text
 
 
 @sqlite_only
@@ -351,7 +299,7 @@ def test_every_mail_of_the_pass_has_the_context_its_sample_promises(desk: Escala
     with desk.sessions() as session:
         rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
         kinds = {row.kind.value for row in rows}
-        assert kinds == {"escalation", "escalation_agents", "reminder", "closing"}
+        assert kinds == {"escalation", "escalation_agents", "resolution_breach", "reminder", "closing"}
         for row in rows:
             assert _shape(row.context) == _shape(sample(row.kind.value)), row.kind
 

@@ -171,6 +171,7 @@ hours = { mon = ["09:00-17:00"] }
 
 [escalation]
 interval = 30
+cases_per_pass = 500
 remind_after = "2d"
 auto_close_after = "1d4h"
 survey_url = "https://encuesta.example.com/caso"
@@ -201,7 +202,7 @@ def test_a_configuration_without_the_new_sections_keeps_the_desk_as_it_is(tmp_pa
     assert not config.is_agent("mesadeayuda", "agente1@example.com")
     assert {p: (str(t.first_response), str(t.resolution)) for p, t in config.sla.items()} == {
         1: ("30m", "4h"), 2: ("2h", "1d"), 3: ("4h", "3d"), 4: ("8h", "5d")}
-    assert config.escalation == EscalationConfig(interval=60.0, remind_after=parse_duration("3d"),
+    assert config.escalation == EscalationConfig(interval=60.0, cases_per_pass=100, remind_after=parse_duration("3d"),
                                                  auto_close_after=parse_duration("5d"), survey_url=None, levels=())
     assert config.ladder_for("mesadeayuda") == ()
     # The desk's own hours: Monday–Friday 07–19, Saturday 08–13, Bogotá, Colombian festivos.
@@ -255,7 +256,7 @@ def test_a_full_configuration_of_agents_limits_calendars_sla_and_escalation(
         config.sla_for(5)
 
     assert config.escalation == EscalationConfig(
-        interval=30.0, remind_after=parse_duration("2d"), auto_close_after=parse_duration("1d4h"),
+        interval=30.0, cases_per_pass=500, remind_after=parse_duration("2d"), auto_close_after=parse_duration("1d4h"),
         survey_url="https://encuesta.example.com/caso",
         levels=(EscalationLevel("Supervisor de soporte", ("supervisor@example.com",), parse_duration("2h")),
                 EscalationLevel("Coordinador de soporte", ("coordinador@example.com", "suplente@example.com"),

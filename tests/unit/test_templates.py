@@ -120,15 +120,31 @@ def test_the_credentials_subject_carries_the_case_number_and_the_password_shows_
     assert context["password"] not in rendered.subject
 
 
-@pytest.mark.parametrize(("survey_url", "expected"), [
-    ("", "1 (muy insatisfecho) al\n5 (muy satisfecho)"),
-    ("https://encuesta.example.com/s?caso=CS0000001", "encuesta de un minuto: https://encuesta.example.com/s?caso="),
-])
-def test_the_closing_mail_links_the_survey_or_asks_for_a_number(shipped: Templates, survey_url: str,
-                                                                expected: str) -> None:
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_closing_mail_links_each_rating_to_the_portal_and_still_takes_a_reply(shipped: Templates,
+                                                                                  language: str) -> None:
     context = sample("closing")
-    context["closing"]["survey_url"] = survey_url
-    assert expected in shipped.render("closing", "es", context).text
+    rendered = shipped.render("closing", language, context)
+    links = [link["url"] for link in context["closing"]["survey_links"]]
+    assert [f"{n}: {url}" in rendered.text for n, url in enumerate(links, 1)] == [True] * 5
+    assert rendered.html is not None and all(f'href="{url}"' in rendered.html for url in links)
+    assert ("solo con el número" if language == "es" else "just the number") in rendered.text
+
+
+def test_an_external_survey_url_replaces_the_portal_links(shipped: Templates) -> None:
+    context = samples("closing")[1]
+    rendered = shipped.render("closing", "es", context)
+    assert "encuesta de un minuto: https://encuesta.example.com/satisfaccion?caso=CS0000001" in rendered.text
+    assert "/survey/" not in rendered.text and rendered.html is not None and "/survey/" not in rendered.html
+
+
+@pytest.mark.parametrize(("language", "subject"), [
+    ("es", "[CS0000001] Objetivo de solución incumplido: No puedo firmar en Adobe Reader con el token"),
+    ("en", "[CS0000001] Resolution target missed: No puedo firmar en Adobe Reader con el token"),
+])
+def test_the_resolution_breach_has_its_own_subject_in_each_language(shipped: Templates, language: str,
+                                                                    subject: str) -> None:
+    assert shipped.render("resolution_breach", language, sample("resolution_breach")).subject == subject
 
 
 def test_agents_are_told_of_a_new_case_with_the_customer_text_under_the_case_subject(shipped: Templates) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ...mail.classify import Route
 from ...mail.quotes import strip_reply
 from ...mail.subject import find_case_number, normalize_subject, strip_case_tag
-from .. import cases, escalation
+from .. import cases, escalation, survey
 from ..accounts import get_or_create_contact
 from ..agents import notify_agents
 from ..models import Case, Contact, Entry, EntryKind, MailKind, Outcome, utcnow
@@ -43,7 +43,7 @@ def open_after_closed(inbound: Inbound) -> Verdict:
     is told the new number (that mail stands for the acknowledgement)."""
     previous = inbound.case
     assert previous is not None
-    if escalation.record_rating(previous, strip_reply(inbound.mail.text)):  # the closing mail's survey, answered
+    if survey.record_reply(previous, strip_reply(inbound.mail.text)):  # the closing mail's survey, answered
         cases.record_inbound(inbound.session, inbound.config.storage_path, previous, inbound.mail,
                              inbound.raw_sha256, EntryKind.CUSTOMER)
         return inbound.verdict(Outcome.FOLLOW_UP, f"satisfaction rating {previous.rating} recorded on "
