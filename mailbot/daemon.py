@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from .app import App
-from .desk.escalation import PassReport, escalate_due
+from .desk.escalation import escalate_due
 from .desk.models import utcnow
 from .desk.verdict import Verdict
 from .errors import first_line
@@ -36,14 +36,14 @@ class CycleReport:
 def scheduled_jobs(app: App) -> list[Job]:
     """The scheduler runner's jobs: the escalation pass, every [escalation] interval, at the process clock's now."""
 
-    def escalation() -> PassReport:
+    def escalation() -> bool:
         try:
             report = escalate_due(app.sessions, app.config, utcnow(), announce=app.doorbell.announce)
         except SQLAlchemyError as exc:
             raise Unavailable(f"escalation: database error: {first_line(exc)}") from exc
         if report.mails:
             app.doorbell.ring()
-        return report
+        return report.more
 
     return [Job("escalation", app.config.escalation.interval, escalation)]
 

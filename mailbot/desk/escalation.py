@@ -61,7 +61,7 @@ class PassReport:
             return "another daemon's escalation pass is running; nothing done"
         return (f"{self.levels} level step(s), {self.breaches} resolution breach(es), {self.reminders} reminder(s), "
                 f"{self.closed} closed; {self.mails} mail(s) queued"
-                + ("; more cases are due, the next pass takes them" if self.more else ""))
+                + ("; more cases are due, the next pass takes them at once" if self.more else ""))
 
 
 def case_changed(session: Session, config: Config, case: Case, event: Event, now: datetime) -> None:

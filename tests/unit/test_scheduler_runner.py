@@ -53,6 +53,45 @@ def test_jobs_run_at_start_then_every_interval_until_stopped() -> None:
     assert not thread.is_alive()
 
 
+def _behind(passes: int, ran: list[float]) -> Job:
+    """A job with `passes` passes' worth of due work: each pass takes one and says whether more is left."""
+
+    def run() -> bool:
+        ran.append(time.monotonic())
+        return len(ran) < passes
+
+    return Job("behind", 3600, run)
+
+
+def test_once_repeats_a_job_that_is_behind_until_it_has_caught_up() -> None:
+    ran: list[float] = []
+    assert SchedulerRunner([_behind(4, ran)]).once() == []
+    assert len(ran) == 4, "run --once leaves no due work for the next cron run"
+
+
+def test_a_job_that_is_behind_runs_again_at_once_not_an_interval_later() -> None:
+    ran: list[float] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=SchedulerRunner([_behind(4, ran)]).run, args=(stop,))
+    thread.start()
+    try:
+        assert _wait_for(lambda: len(ran) == 4), "an hour's interval, yet the backlog is taken pass after pass"
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_a_stop_ends_the_catching_up_after_the_pass_in_hand() -> None:
+    ran: list[float] = []
+    stop = threading.Event()
+    runner = SchedulerRunner([Job("endless", 3600, lambda: bool(ran.append(time.monotonic()) or stop.set() or True))])
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive() and len(ran) == 1
+
+
 class _Flaky(Runner):
     """Returns from run() the first time, as a runner whose thread died past its crash boundary would."""
 
