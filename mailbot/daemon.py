@@ -17,7 +17,8 @@ from .errors import first_line
 from .runners.base import Runner, Unavailable
 from .runners.doorbell import NotifyListener
 from .runners.intake import IntakeRunner
-from .runners.outgoing import DrainReport, OutgoingRunner
+from .runners.drain import DrainReport
+from .runners.outgoing import OutgoingRunner
 from .runners.scheduler import Job, SchedulerRunner
 from .runners.supervisor import Supervisor
 

@@ -53,7 +53,7 @@ def test_first_time_customer_gets_a_case_credentials_and_an_acknowledgement(desk
     assert case.account == "Transportes Ejemplo S.A.S."
     assert desk.folder("INBOX") == [] and len(desk.folder("Procesados")) == 1
 
-    credentials, ack = desk.sent_to(CUSTOMER)
+    credentials, ack = desk.first_mails(CUSTOMER)
     assert credentials.message["Subject"] == "[CS0000001] Mesa de ayuda Ejemplo: su usuario ha sido creado"
     body = credentials.message.get_body(("plain",)).get_content()
     assert f"Usuario: {CUSTOMER}" in body and "https://portal.example.com/csm" in body
@@ -96,7 +96,7 @@ def test_known_customer_gets_only_the_acknowledgement(desk: Desk) -> None:
 def test_reply_to_our_acknowledgement_threads_by_headers(desk: Desk) -> None:
     desk.deliver(FIRST)
     desk.run_once()
-    ack = desk.sent_to(CUSTOMER)[-1].message
+    ack = desk.first_mails(CUSTOMER)[1].message
     desk.deliver(mail("<reply-1@transportes.example.org>", f"RE: RV: {ack['Subject']}", "Sigue fallando.",
                       extra=f"In-Reply-To: {ack['Message-ID']}\nReferences: <first-1@transportes.example.org> "
                             f"{ack['Message-ID']}\n"))
