@@ -102,6 +102,7 @@ class SentMarks:
         with self.sessions.begin() as session:
             for accepted in group:
                 outbox.mark_sent(session, accepted.row_id, accepted.subject, now, note=accepted.note)
+            session.flush()  # the marks, outside any savepoint: their failure fails the group, never one entry
             for accepted in group:
                 try:
                     with session.begin_nested():
