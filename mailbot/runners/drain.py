@@ -64,11 +64,13 @@ class Drain:
         self.owner, self.lease, self.batch, self.stop = owner, lease, batch, stop
         self.report = DrainReport()
         self.leases = Leases()
-        self._error: SQLAlchemyError | None = None
+        self._error: Exception | None = None  # what stopped the drain: the database's error, or a bug
         self._accepted: set[int] = set()  # rows a server accepted: never released, whatever happens next
         self._preparing: set[asyncio.Task[None]] = set()
 
     async def run(self) -> DrainReport:
+        """Every task ends in order — feed, senders, marks, leases, release — whatever stopped the drain, so no
+        accepted row is left unmarked by a task that was cancelled."""
         connections = self.config.smtp.connections
         with ThreadPoolExecutor(1, thread_name_prefix="outbox-db") as db, \
                 ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="password-hash") as hashing:
@@ -114,7 +116,7 @@ class Drain:
                     break
                 for claimed in batch:
                     await self._prepare(claimed)
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # the database's error (or a bug) stops the drain; raised once all has ended
             self._error = self._error or exc
         finally:
             if self._preparing:
@@ -203,7 +205,7 @@ class Drain:
             return True
         try:
             await self._renew()
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # the database (or a bug): the drain stops and says so
             self._error = self._error or exc
             return False
         return self.leases.left(row_id) >= self.lease.total_seconds()
@@ -227,7 +229,7 @@ class Drain:
         try:
             await self.marks.mark(Accepted(claimed.id, str(message["Subject"]), note, str(message["From"]),
                                            plain_text(message)))
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # stopped while the database refused the mark: the row stays claimed
             self._error = self._error or exc
             return
         self.leases.drop(claimed.id)
@@ -245,7 +247,7 @@ class Drain:
         self.leases.drop(row_id)
         try:
             row = await self._in_db(self._mark_failed, row_id, error, permanent)
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # the database (or a bug): the drain stops and says so
             self._error = self._error or exc
             return
         if row is None:
@@ -275,7 +277,7 @@ class Drain:
                 pass
             try:
                 await self._renew()
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # the database (or a bug): the drain stops and says so
                 self._error = self._error or exc
 
     async def _renew(self) -> None:

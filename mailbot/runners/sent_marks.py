@@ -13,7 +13,6 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..desk import outbox_service as outbox
@@ -49,8 +48,8 @@ class SentMarks:
         self._closed = False
 
     async def mark(self, accepted: Accepted) -> None:
-        """Return once the row is marked sent; raise the database's error only when the drain is stopped while
-        the database still refuses (the row then stays claimed: its lease runs out and it goes out again)."""
+        """Return once the row is marked sent; raise the last error only when the drain is stopped while
+        the mark still fails (the row then stays claimed: its lease runs out and it goes out again)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((accepted, done))
         self._wake.set()
@@ -75,11 +74,11 @@ class SentMarks:
         delay, left = FIRST_RETRY, group
         while True:
             failed: list[tuple[Accepted, asyncio.Future[None]]] = []
-            error: SQLAlchemyError | None = None
+            error: Exception | None = None
             for part in ([left] if left is group else [[one] for one in left]):
                 try:
                     await self.in_db(self._mark, [accepted for accepted, _ in part])
-                except SQLAlchemyError as exc:
+                except Exception as exc:  # the database's refusal (or a bug): waited out all the same
                     failed, error = failed + part, exc
                     continue
                 for _, done in part:
