@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -82,6 +82,8 @@ def one_drain(root: Path, smtp_port: int, db_url: str | None, args: argparse.Nam
     config = load_config(path)
     queue_rows(config, args.mails, args.credentials)
     engine = store.make_engine(config.database_url)
+    commits = [0]
+    event.listen(engine, "commit", lambda _connection: commits.__setitem__(0, commits[0] + 1))
     runner = OutgoingRunner(config, store.session_factory(engine), Templates(config.templates_path))
     profiler = cProfile.Profile() if profile else None
     start = time.perf_counter()
@@ -93,6 +95,7 @@ def one_drain(root: Path, smtp_port: int, db_url: str | None, args: argparse.Nam
     elapsed = time.perf_counter() - start
     engine.dispose()
     assert report.sent == args.mails, report
+    print(f"{db_url or 'sqlite'}: {elapsed:.2f} s, {commits[0]} commits for {args.mails} mails", file=sys.stderr)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
