@@ -92,7 +92,6 @@ class Drain:
             raise self._error
         return self.report
 
-    @property
     def halted(self) -> bool:
         """Send nothing more: stopped (SIGTERM), the server takes no mail, or the database failed."""
         return self.stop.is_set() or self.report.unavailable is not None or self._error is not None
@@ -103,18 +102,21 @@ class Drain:
     # Claiming and preparing -------------------------------------------------------------------------------------
 
     async def _feed(self, connections: int) -> None:
-        """Claim a batch whenever the senders are about to run dry, until nothing due is left; then tell each
-        sender there is no more (after the last credentials mail is prepared)."""
+        """Claim a batch, and render its rows one at a time as the senders take them (so rendering interleaves
+        with their SMTP exchanges), until nothing due is left; then tell each sender there is no more (after the
+        last credentials mail is prepared). Rows not prepared when the drain halts stay held, to be released."""
         started = utcnow()  # rows retried during this drain fall due after it: each row is tried once per drain
         try:
-            while not self.halted:
-                while self._ready.qsize() >= connections or len(self._preparing) > self.batch:
-                    self._progress.clear()
-                    await self._progress.wait()
+            while not self.halted():
                 batch = await self._claim(started)
                 if not batch:
                     break
                 for claimed in batch:
+                    while self._ready.qsize() >= connections or len(self._preparing) > self.batch:
+                        self._progress.clear()
+                        await self._progress.wait()
+                    if self.halted():
+                        break
                     await self._prepare(claimed)
         except Exception as exc:  # the database's error (or a bug) stops the drain; raised once all has ended
             self._error = self._error or exc
@@ -166,7 +168,7 @@ class Drain:
         try:
             password_hash = await asyncio.get_running_loop().run_in_executor(self._hashing, hash_password,
                                                                              mail.password)
-            if self.halted:
+            if self.halted():
                 return  # released with the rest; the next attempt mints another password
             mine = await self._in_db(self._store_credentials, claimed.id, str(mail.message["Message-ID"]),
                                      password_hash)
@@ -195,7 +197,7 @@ class Drain:
         async with SmtpTransport(self.config.smtp) as transport:
             while (ready := await self._ready.get()) is not None:
                 self._progress.set()
-                if not self.halted and await self._lease_holds(ready[0].id):
+                if not self.halted() and await self._lease_holds(ready[0].id):
                     await self._send(*ready, transport)
 
     async def _lease_holds(self, row_id: int) -> bool:
