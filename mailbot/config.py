@@ -93,6 +93,7 @@ class SmtpConfig:
     max_attempts: int = 12
     retry_base: float = 30.0
     retry_cap: float = 3600.0
+    connections: int = 4  # SMTP connections one drain sends over at once
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,7 @@ def _smtp(table: Table) -> SmtpConfig:
         max_attempts=table.integer("max_attempts", 12, 1, 100),
         retry_base=table.number("retry_base", 30.0, 0, 86400),
         retry_cap=table.number("retry_cap", 3600.0, 0, 7 * 86400),
+        connections=table.integer("connections", 4, 1, 32),
     )
     if smtp.username and smtp.password is None and table.reader.secrets:
         raise table.error("password_env", "username is set, so a password is needed (password_env or password_file)")

@@ -17,7 +17,8 @@ from .errors import first_line
 from .runners.base import Runner, Unavailable
 from .runners.doorbell import NotifyListener
 from .runners.intake import IntakeRunner
-from .runners.outgoing import DrainReport, OutgoingRunner
+from .runners.drain import DrainReport
+from .runners.outgoing import OutgoingRunner
 from .runners.scheduler import Job, SchedulerRunner
 from .runners.supervisor import Supervisor
 
@@ -49,8 +50,9 @@ def scheduled_jobs(app: App) -> list[Job]:
 
 
 def outgoing_runner(app: App) -> OutgoingRunner:
-    """A claim's lease outlives any one attempt (renewed at each; a first send on a new connection is up to ten
-    SMTP exchanges of [smtp] timeout each), so a row is taken over only from a daemon that died or hung."""
+    """A send begins only with this much lease left (a first send on a new connection is up to ten SMTP exchanges
+    of [smtp] timeout each; the drain holds rows a fifth longer and renews them while it holds them), so a row is
+    taken over only from a daemon that died or hung."""
     lease = timedelta(seconds=max(10.0, 10 * app.config.smtp.timeout))
     return OutgoingRunner(app.config, app.sessions, app.templates, app.doorbell, lease=lease)
 

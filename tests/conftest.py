@@ -29,6 +29,7 @@ IMAP_PASSWORD = "test-password"
 DESK_ADDRESS = "mesadeayuda@example.com"
 OTHER_ADDRESS = "soporte.clavesegura@example.com"
 OUR_DOMAIN = MESSAGE_ID_DOMAIN
+CREDENTIALS = "su usuario ha sido creado"  # the credentials mail's subject, after its case number
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +132,12 @@ class Desk:
 
     def sent_to(self, address: str) -> list[Captured]:
         return [c for c in self.sink.captured if address in c.rcpt_tos]
+
+    def first_mails(self, address: str) -> tuple[Captured, Captured]:
+        """The credentials mail and the acknowledgement a first-time customer got, whichever arrived first (they
+        travel over different SMTP connections, and the credentials wait for their password's hash)."""
+        credentials, ack = sorted(self.sent_to(address), key=lambda c: CREDENTIALS not in str(c.message["Subject"]))
+        return credentials, ack
 
 
 def write_desk_config(tmp_path: Path, db_url: str, dovecot: PrivateDovecot, sink: SmtpCapture,

@@ -63,18 +63,26 @@ def claim(session: Session, owner: str, limit: int, lease: timedelta, *, due_by:
     return sorted(taken)
 
 
-def begin_attempt(session: Session, row_id: int, owner: str, lease: timedelta,
-                  now: datetime | None = None) -> Claimed | None:
-    """Renew `owner`'s lease on a row before working on it, and read it; None when it is no longer `owner`'s to send
-    (the lease ran out and another daemon took the row over, or it is no longer pending)."""
+def read_claimed(session: Session, row_ids: list[int]) -> list[Claimed]:
+    """What sending each of `row_ids` needs (read in the transaction that claimed them), oldest first."""
+    found = session.execute(
+        select(Outbox, Case.number).outerjoin(Case, Case.id == Outbox.case_id).where(Outbox.id.in_(row_ids))
+        .order_by(Outbox.id)
+    ).all()
+    return [Claimed(row.id, row.kind, row.queue, row.language, row.recipient, row.message_id, row.in_reply_to,
+                    row.references, dict(row.context), number) for row, number in found]
+
+
+def renew(session: Session, row_ids: list[int], owner: str, lease: timedelta, now: datetime | None = None) -> list[int]:
+    """Extend `owner`'s lease on those of `row_ids` it still holds (pending, not taken over); their ids."""
     now = now or utcnow()
-    if _hold(session, row_id, owner, lease_until=now + lease) is None:
-        return None
-    row, number = session.execute(
-        select(Outbox, Case.number).outerjoin(Case, Case.id == Outbox.case_id).where(Outbox.id == row_id)
-    ).one()
-    return Claimed(row.id, row.kind, row.queue, row.language, row.recipient, row.message_id, row.in_reply_to,
-                   row.references, dict(row.context), number)
+    if not row_ids:
+        return []
+    return list(session.scalars(
+        update(Outbox)
+        .where(Outbox.id.in_(row_ids), Outbox.claimed_by == owner, Outbox.status == OutboxStatus.PENDING)
+        .values(lease_until=now + lease).returning(Outbox.id).execution_options(synchronize_session=False)
+    ))
 
 
 def store_credentials(session: Session, row_id: int, owner: str, message_id: str, password_hash: str) -> bool:

@@ -35,7 +35,7 @@ class _Handler:
     # Tests make the server refuse mail: a reply such as "451 4.3.0 try later" or "550 5.1.1 unknown".
     reject_with: str | None = None
     reject_sender_with: str | None = None  # e.g. "530 5.7.0 Authentication required", at MAIL FROM
-    signal_next: tuple[int, int] | None = None  # (pid, signal number) for the next DATA, once
+    signal_next: tuple[int, int, str] | None = None  # (pid, signal number, subject part) for the next DATA, once
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -65,10 +65,14 @@ class _Handler:
                 finally:
                     box.unlock()
                     box.close()
-            target, self.signal_next = self.signal_next, None
+            target = self.signal_next
+            if target is not None and target[2] in str(message["Subject"]):
+                self.signal_next = None
+            else:
+                target = None
         if target is not None:
             try:
-                os.kill(*target)
+                os.kill(target[0], target[1])
             except ProcessLookupError:  # it is gone already
                 pass
         return "250 2.0.0 Ok: captured"
@@ -105,12 +109,12 @@ class SmtpCapture:
         """Answer MAIL FROM with this reply (None: accept again)."""
         self._handler.reject_sender_with = reply
 
-    def signal_on_next_data(self, pid: int | None, signum: int = signal.SIGKILL) -> None:
-        """Once: keep the next mail, then send `signum` to process `pid` before answering its DATA. The mail is
-        delivered and its client never learns it: the instant in which a crash makes a sender send twice.
-        None disarms it (do, once the process is gone: its pid may be reused)."""
+    def signal_on_next_data(self, pid: int | None, signum: int = signal.SIGKILL, subject: str = "") -> None:
+        """Once: keep the next mail (whose Subject contains `subject`), then send `signum` to process `pid` before
+        answering its DATA. The mail is delivered and its client never learns it: the instant in which a crash
+        makes a sender send twice. None disarms it (do, once the process is gone: its pid may be reused)."""
         with self._handler.lock:
-            self._handler.signal_next = None if pid is None else (pid, signum)
+            self._handler.signal_next = None if pid is None else (pid, signum, subject)
 
     def start(self) -> SmtpCapture:
         # Our own loop, so that stop() can close it (the Controller leaves the one it makes open).

@@ -290,7 +290,7 @@ def test_a_bounce_is_matched_to_its_outbox_row_and_opens_no_case(agents_desk: De
     desk = agents_desk
     desk.deliver(FIRST)
     desk.run_once()
-    credentials, ack = desk.sent_to(CUSTOMER)
+    credentials, ack = desk.first_mails(CUSTOMER)
     desk.sink.clear()
     desk.deliver(dsn(str(ack.message["Message-ID"])))
     desk.deliver(dsn(str(credentials.message["Message-ID"])))

@@ -31,6 +31,7 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
     assert (queue.imap.inbox, queue.imap.processed, queue.imap.quarantine) == ("INBOX", "Procesados", "Cuarentena")
     assert config.account_for("Ana@Transportes.Example.org") == "transportes.example.org"
     assert any("literal password" in w for w in config.warnings)
+    assert config.smtp.connections == 4
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,9 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
     [
         ("port = 25", 'port = "smtp"', "[smtp] port: expected an integer 1–65535, got 'smtp'"),
         ("port = 25", "port = 70000", "[smtp] port: expected an integer 1–65535, got 70000"),
+        ("port = 25", "port = 25\nconnections = 0", "[smtp] connections: expected an integer 1–32, got 0"),
+        ("port = 25", "port = 25\nconnections = 33", "[smtp] connections: expected an integer 1–32, got 33"),
+        ("port = 25", 'port = 25\nconnections = "4"', "[smtp] connections: expected an integer 1–32, got '4'"),
         ('tls = "none"\n\n[[queues]]', 'tls = "yes"\n\n[[queues]]', '[smtp] tls: expected "none" or "starttls" or "ssl", got \'yes\''),
         ('name = "Mesa de ayuda Ejemplo"\n', "", "[desk] name: missing; expected a string"),
         ("[desk]\n", '[desk]\ntimezone = "Bogota"\n', "[desk] timezone: expected an IANA time zone"),
@@ -59,7 +63,7 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
          "[queues.mesadeayuda] imap: missing table; every queue needs its [queues.imap]"),
         ("[desk]\n", '[templates]\npath = "no-such-folder"\n\n[desk]\n', "[templates] path: expected a folder of mail templates"),
     ],
-    ids=["port-not-int", "port-range", "tls-choice", "missing-key", "bad-zone", "bad-prefix", "typo-key",
+    ids=["port-not-int", "port-range", "connections-low", "connections-high", "connections-text", "tls-choice", "missing-key", "bad-zone", "bad-prefix", "typo-key",
          "bad-address", "unset-env", "missing-file", "no-password", "bad-url", "unknown-table", "user-no-password",
          "typo-of-required", "typo-of-secret", "missing-imap", "missing-templates"],
 )
