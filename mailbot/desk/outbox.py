@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
@@ -78,7 +78,12 @@ def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
 def agents_history(config: Config, case: Case, before: Entry | None = None) -> list[dict[str, Any]]:
     """The last entries agents are shown, newest last: what people wrote and what the agents did, without the
     desk's own automatic mails (acknowledgements, credentials, notifications)."""
-    shown = [e for e in case.entries if e.kind is not EntryKind.SYSTEM and e is not before]
+    session = object_session(case)
+    assert session is not None
+    # The newest few by the case's index, not the case's whole history: a long case costs no more than a short one.
+    newest = session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.kind != EntryKind.SYSTEM)
+                             .order_by(Entry.id.desc()).limit(HISTORY + 1)).all()
+    shown = [e for e in reversed(newest) if e is not before]
     return [entry_context(config, e) for e in shown[-HISTORY:]]
 
 
