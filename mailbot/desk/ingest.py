@@ -24,6 +24,7 @@ from ..mail.parse import InboundMail, ParseError, ParseLimits, parse_message
 from ..mail.source import Fetched
 from . import threads
 from .settings import desk_secret
+from .storage import durable_together
 from .actions import Inbound, action_for, needs_thread
 from .actions.quarantine import quarantine
 from .lookups import Lookups
@@ -57,15 +58,16 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
     fresh = [(_Key(mailbox, uidvalidity, item.uid), item.error or _parse(item.raw, limits))
              for item in batch if item.uid not in known]
     ours = _ours(config, queue, desk_secret(session, config))
-    try:
-        with session.begin_nested():
-            done = _Pass(session, config, queue, ours, fresh, solo=False).run()
-    except ENVIRONMENT_ERRORS:
-        raise  # not a message's fault: the batch rolls back and stays in the inbox for the next cycle
-    except Exception as exc:
-        log.info("%s: the batch of %d failed whole (%s: %s); taking it one message at a time", mailbox,
-                 len(fresh), type(exc).__name__, first_line(exc))
-        done = _Pass(session, config, queue, ours, fresh, solo=True).run()
+    with durable_together():  # the raw mails and attachments: on disk before the caller's commit refers to them
+        try:
+            with session.begin_nested():
+                done = _Pass(session, config, queue, ours, fresh, solo=False).run()
+        except ENVIRONMENT_ERRORS:
+            raise  # not a message's fault: the batch rolls back and stays in the inbox for the next cycle
+        except Exception as exc:
+            log.info("%s: the batch of %d failed whole (%s: %s); taking it one message at a time", mailbox,
+                     len(fresh), type(exc).__name__, first_line(exc))
+            done = _Pass(session, config, queue, ours, fresh, solo=True).run()
     for verdict in done.values():
         if verdict.quarantined:
             log.warning("%s UID %s quarantined: %s", mailbox, verdict.uid, verdict.reason)

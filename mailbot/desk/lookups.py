@@ -46,6 +46,8 @@ class Lookups:
         self._entries: dict[str, list[EntryRow]] = {}  # Message-ID → its entries, oldest first ([] when none)
         self._numbers: dict[str, int | None] = {}  # case number → case id, or None when no case has it
         self._password_mails: dict[str, int | None] = {}  # Message-ID → contact of a password mail, or None
+        # The rows read for the batch, held here: the session's identity map alone keeps them only weakly.
+        self._held: list[Case | Contact] = []
 
     @classmethod
     def for_batch(cls, session: Session, mails: Iterable[InboundMail], case_prefix: str) -> Lookups:
@@ -59,9 +61,9 @@ class Lookups:
         case_ids = {row.case_id for rows in lookups._entries.values() for row in rows}
         case_ids |= {case_id for case_id in lookups._numbers.values() if case_id is not None}
         for chunk in _chunks(sorted(case_ids)):  # into the session: session.get(Case, id) asks nothing more
-            session.scalars(select(Case).where(Case.id.in_(chunk))).all()
+            lookups._held.extend(session.scalars(select(Case).where(Case.id.in_(chunk))))
         for chunk in _chunks(sorted({c for c in lookups._password_mails.values() if c is not None})):
-            session.scalars(select(Contact).where(Contact.id.in_(chunk))).all()
+            lookups._held.extend(session.scalars(select(Contact).where(Contact.id.in_(chunk))))
         return lookups
 
     def entries_named(self, message_ids: Sequence[str]) -> list[EntryRow]:

@@ -173,9 +173,10 @@ def enqueue(
     queue's agents is rate-limited per address: past the limit the row is kept as `suppressed` and never sent
     (a naive autoresponder or a forged sender cannot make the desk mail an address without end)."""
     recipient = recipient.strip().lower()
-    session.flush()  # rows queued earlier in this transaction count towards the limit
-    suppressed = automatic and not is_agent_address(queue, recipient) and over_limit(session, config,
-                                                                                              recipient)
+    limited = automatic and not is_agent_address(queue, recipient)
+    if limited:
+        session.flush()  # rows queued earlier in this transaction count towards the limit
+    suppressed = limited and over_limit(session, config, recipient)
     row = Outbox(
         kind=kind,
         case_id=case.id if case else None,
