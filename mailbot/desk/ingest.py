@@ -204,7 +204,7 @@ class _Pass:
                                                              f"{first_line(exc)}"), mail)
         if not verdict.quarantined:
             self.ledger.remember(mail, _Earlier(key.mailbox, key.uid, verdict.case_id))
-            self.lookups.wrote(mail.message_id, verdict.case_number)
+            self.lookups.wrote(mail.message_id, verdict.case_number, verdict.case_id)
         return verdict
 
     def _record(self, key: _Key, verdict: Verdict, mail: InboundMail | None) -> Verdict:
@@ -229,7 +229,8 @@ class _Pass:
             case = threads.find_case(self.lookups, mail, self.config.desk.case_prefix)
         thread = threads.relation(self.config, self.queue, case, mail.from_addr or "")
         action = action_for(decision.route, thread)
-        return action(Inbound(self.session, self.config, self.queue, key.uid, mail, decision, case, self.ours.secret))
+        return action(Inbound(self.session, self.config, self.queue, key.uid, mail, decision, case, self.ours.secret,
+                              self.lookups))
 
 
 def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:

@@ -1,9 +1,10 @@
 """What processing a mail reads by key, read for a whole batch at once: one query per kind of key, not one per mail.
 
 Threading asks which entries carry the Message-IDs a mail answers and which case a number names; redaction asks
-which contact a password mail it answers went to. `for_batch` reads all of that for every mail of a batch in one
-query each (the cases found, with their contacts and participants, in one more), so a batch of a hundred mails
-costs a handful of indexed lookups instead of several hundred. A key the batch did not read, or one that a mail
+which contact a password mail it answers went to; the agents' notification shows the case's newest entries.
+`for_batch` reads all of that for every mail of a batch in one query each (the cases found, with their contacts
+and participants, in one more), so a batch of a hundred mails costs a handful of indexed lookups instead of several
+hundred, and a follow-up asks the database nothing (its writes are flushed together with the next ones). A key the batch did not read, or one that a mail
 earlier in the batch wrote to (`wrote`), is read from the database when asked, as without a batch.
 """
 
@@ -12,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..mail.parse import InboundMail
 from ..mail.subject import find_case_number
-from .models import Case, Contact, Entry, MailKind, Outbox
+from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox
+from .outbox import HISTORY
 
 CHUNK = 500  # keys per IN (…): far below any driver's limit on bound parameters
 PASSWORD_KINDS = [kind for kind in MailKind if kind.carries_password]
 Key = TypeVar("Key", str, int)
+HISTORY_READ = HISTORY + 1  # the agents see HISTORY entries, besides the one they are told about
 
 
 class EntryRow(NamedTuple):
@@ -46,6 +49,7 @@ class Lookups:
         self._entries: dict[str, list[EntryRow]] = {}  # Message-ID → its entries, oldest first ([] when none)
         self._numbers: dict[str, int | None] = {}  # case number → case id, or None when no case has it
         self._password_mails: dict[str, int | None] = {}  # Message-ID → contact of a password mail, or None
+        self._history: dict[int, list[Entry]] = {}  # case id → its newest entries but system ones, oldest first
         # The rows read for the batch, held here: the session's identity map alone keeps them only weakly.
         self._held: list[Case | Contact] = []
 
@@ -62,6 +66,7 @@ class Lookups:
         case_ids |= {case_id for case_id in lookups._numbers.values() if case_id is not None}
         for chunk in _chunks(sorted(case_ids)):  # into the session: session.get(Case, id) asks nothing more
             lookups._held.extend(session.scalars(select(Case).where(Case.id.in_(chunk))))
+        lookups._read_history(sorted(case_ids))
         for chunk in _chunks(sorted({c for c in lookups._password_mails.values() if c is not None})):
             lookups._held.extend(session.scalars(select(Contact).where(Contact.id.in_(chunk))))
         return lookups
@@ -86,12 +91,25 @@ class Lookups:
         contact_id = next((c for i in message_ids if (c := self._password_mails[i]) is not None), None)
         return self.session.get(Contact, contact_id) if contact_id is not None else None
 
-    def wrote(self, message_id: str | None, case_number: str | None) -> None:
-        """A mail of the batch was recorded: what was read for its Message-ID or its case's number is stale."""
+    def history(self, case: Case) -> list[Entry]:
+        """The case's newest entries but the desk's own automatic mails (HISTORY_READ of them), oldest first.
+        Only what `for_batch` read is kept: a case read here is read again next time, by its index."""
+        held = self._history.get(case.id)
+        if held is not None:
+            return held
+        newest = self.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.kind != EntryKind.SYSTEM)
+                                      .order_by(Entry.id.desc()).limit(HISTORY_READ)).all()
+        return list(reversed(newest))
+
+    def wrote(self, message_id: str | None, case_number: str | None, case_id: int | None) -> None:
+        """A mail of the batch was recorded: what was read for its Message-ID, its case's number or its case's
+        history is stale."""
         if message_id is not None:
             self._entries.pop(message_id, None)
         if case_number is not None:
             self._numbers.pop(case_number, None)
+        if case_id is not None:
+            self._history.pop(case_id, None)
 
     def _read_entries(self, ids: list[str]) -> None:
         for chunk in _chunks(ids):
@@ -107,6 +125,17 @@ class Lookups:
             self._numbers.update((n, None) for n in chunk)
             self._numbers.update((number, case_id) for number, case_id in
                                  self.session.execute(select(Case.number, Case.id).where(Case.number.in_(chunk))))
+
+    def _read_history(self, case_ids: list[int]) -> None:
+        """The newest entries of each case, all cases in one query (a window over the case's index)."""
+        for chunk in _chunks(case_ids):
+            self._history.update((case_id, []) for case_id in chunk)
+            rank = func.row_number().over(partition_by=Entry.case_id, order_by=Entry.id.desc()).label("rank")
+            newest = (select(Entry.id, rank).where(Entry.case_id.in_(chunk), Entry.kind != EntryKind.SYSTEM)
+                      .subquery())
+            for entry in self.session.scalars(select(Entry).join(newest, Entry.id == newest.c.id)
+                                              .where(newest.c.rank <= HISTORY_READ).order_by(Entry.id)):
+                self._history[entry.case_id].append(entry)
 
     def _read_password_mails(self, ids: list[str]) -> None:
         for chunk in _chunks(ids):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..mail.message_ids import new_message_id
@@ -75,21 +76,18 @@ def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
             "text": entry.text, "attachments": [a.filename for a in entry.attachments], "flags": list(entry.flags or [])}
 
 
-def agents_history(config: Config, case: Case, before: Entry | None = None) -> list[dict[str, Any]]:
+def agents_history(config: Config, newest: Sequence[Entry], before: Entry | None = None) -> list[dict[str, Any]]:
     """The last entries agents are shown, newest last: what people wrote and what the agents did, without the
-    desk's own automatic mails (acknowledgements, credentials, notifications)."""
-    session = object_session(case)
-    assert session is not None
-    # The newest few by the case's index, not the case's whole history: a long case costs no more than a short one.
-    newest = session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.kind != EntryKind.SYSTEM)
-                             .order_by(Entry.id.desc()).limit(HISTORY + 1)).all()
-    shown = [e for e in reversed(newest) if e is not before]
+    desk's own automatic mails (acknowledgements, credentials, notifications). `newest` is the case's newest
+    entries but those, oldest first (desk/lookups.py reads them by the case's index, never the whole history)."""
+    shown = [e for e in newest if e.kind is not EntryKind.SYSTEM and e is not before]
     return [entry_context(config, e) for e in shown[-HISTORY:]]
 
 
-def agent_notify_context(config: Config, queue: QueueConfig, case: Case, event: str, message: Entry) -> dict[str, Any]:
+def agent_notify_context(config: Config, queue: QueueConfig, case: Case, event: str, message: Entry,
+                         newest: Sequence[Entry]) -> dict[str, Any]:
     return {**ack_context(config, queue, case), "event": event, "message": entry_context(config, message),
-            "entries": agents_history(config, case, before=message)}
+            "entries": agents_history(config, newest, before=message)}
 
 
 def agent_reply_context(config: Config, queue: QueueConfig, case: Case, reply: Entry) -> dict[str, Any]:

@@ -105,6 +105,7 @@ LOOKUPS = {
     "cases by number": re.compile(r'^SELECT .* FROM "case" WHERE "case"\.number IN'),
     "password mails answered": re.compile(r"^SELECT .* FROM outbox WHERE outbox\.message_id IN"),
     "the ledger": re.compile(r"^SELECT .* FROM receipt WHERE \(receipt\.message_id IN"),
+    "the agents' history": re.compile(r"row_number\(\) OVER \(PARTITION BY entry\.case_id"),
     "receipts written": re.compile(r"^INSERT INTO receipt"),
 }
 
@@ -127,4 +128,6 @@ def test_a_batch_reads_each_kind_of_lookup_once_whatever_its_size(desk: Desk, fo
     assert [v.case_number for v in verdicts] == [f"CS{n + 1:07d}" for n in range(follow_ups)]
     counts = {name: sum(1 for sql in seen if pattern.search(sql)) for name, pattern in LOOKUPS.items()}
     assert counts == dict.fromkeys(LOOKUPS, 1), counts
+    per_mail = [sql for sql in seen if sql.startswith("SELECT") and "entry.case_id = " in sql]
+    assert per_mail == [], "a follow-up reads nothing of its case's history on its own"
     assert sum(sql.startswith("SAVEPOINT") for sql in seen) == 1, "one savepoint for the batch, none per mail"

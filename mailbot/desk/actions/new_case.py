@@ -96,7 +96,8 @@ def _credentials_if_due(inbound: Inbound, case: Case) -> None:
 
 def _notify(inbound: Inbound, case: Case, entry: Entry) -> None:
     notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
-                  agent_notify_context(inbound.config, inbound.queue, case, "new_case", entry), case, inbound.secret)
+                  agent_notify_context(inbound.config, inbound.queue, case, "new_case", entry, inbound.history(case)),
+                  case, inbound.secret)
 
 
 def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]:
