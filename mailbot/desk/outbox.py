@@ -140,17 +140,14 @@ def over_limit(session: Session, config: Config, recipient: str, now: datetime |
     """Whether `recipient` already had [limits] auto_replies_per_hour in the last hour or auto_replies_per_day in
     the last day of automatic mail (suppressed rows do not count: they were never sent)."""
     now = now or utcnow()
-
-    def since(delta: timedelta) -> int:
-        return session.scalar(
-            select(func.count()).select_from(Outbox)
-            .where(Outbox.recipient == recipient, Outbox.created_at >= now - delta,
-                   Outbox.status != OutboxStatus.SUPPRESSED)
-        ) or 0
-
+    hour_ago = now - timedelta(hours=1)
+    last_day, last_hour = session.execute(
+        select(func.count(), func.count().filter(Outbox.created_at >= hour_ago)).select_from(Outbox)
+        .where(Outbox.recipient == recipient, Outbox.created_at >= now - timedelta(days=1),
+               Outbox.status != OutboxStatus.SUPPRESSED)
+    ).one()  # both counts in one read of the (recipient, created_at) index
     limits = config.limits
-    return (since(timedelta(hours=1)) >= limits.auto_replies_per_hour
-            or since(timedelta(days=1)) >= limits.auto_replies_per_day)
+    return last_hour >= limits.auto_replies_per_hour or last_day >= limits.auto_replies_per_day
 
 
 def enqueue(
