@@ -4,8 +4,9 @@ Threading asks which entries carry the Message-IDs a mail answers and which case
 which contact a password mail it answers went to; the agents' notification shows the case's newest entries.
 `for_batch` reads all of that for every mail of a batch in one query each (the cases found, with their contacts
 and participants, in one more), so a batch of a hundred mails costs a handful of indexed lookups instead of several
-hundred, and a follow-up asks the database nothing (its writes are flushed together with the next ones). A key the batch did not read, or one that a mail
-earlier in the batch wrote to (`wrote`), is read from the database when asked, as without a batch.
+hundred, and a follow-up asks the database nothing (its writes are flushed together with the next mails'). A key
+the batch did not read, or one that a mail earlier in the batch wrote to (`wrote`), is read from the database when
+asked, as without a batch.
 """
 
 from __future__ import annotations
