@@ -91,8 +91,11 @@ def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMai
 def add_participants(session: Session, case: Case, addresses: list[str]) -> None:
     """Put people on a case (whom the customer Cc'd): they get the agents' replies and may add to the case."""
     known = {case.contact.email.lower(), *(p.email.lower() for p in case.participants)}
+    added = False
     for address in dict.fromkeys(a.strip().lower() for a in addresses):
         if address and address not in known:
             case.participants.append(Participant(email=address))
             known.add(address)
-    session.flush()
+            added = True
+    if added:
+        session.flush()

@@ -1,16 +1,19 @@
-"""Record a batch of fetched messages in the caller's transaction: one savepoint and one receipt per message.
+"""Record a batch of fetched messages in the caller's transaction: one receipt per message.
 
 What happens to a message is its action's business (desk/actions); this module only keeps the ledger: a message
 already received is not processed again, a copy of one already processed is a duplicate, and a message whose
-processing fails is quarantined without taking the rest of the batch with it.
+processing fails is quarantined without taking the rest of the batch with it. The common case, a batch where
+nothing fails, costs one savepoint and a few lookups for the whole batch; only a batch where something failed is
+taken again with a savepoint per message.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,10 +25,12 @@ from ..mail.parse import InboundMail, ParseError, ParseLimits, parse_message
 from ..mail.source import Fetched
 from . import threads
 from .settings import desk_secret
+from .storage import durable_together
 from .actions import Inbound, action_for, needs_thread
 from .actions.quarantine import quarantine
+from .lookups import Lookups
+from .models import Case, Outcome, Receipt, utcnow
 from .redaction import redact_quoted_password
-from .models import Case, Outcome, Receipt
 from .verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -38,7 +43,11 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
                  batch: list[Fetched]) -> list[Verdict]:
     """A verdict for every message of the batch, written in `session`; the caller commits, then moves the mail.
 
-    A message already in the ledger (a crash after the commit and before the move) is not processed again."""
+    A message already in the ledger (a crash after the commit and before the move) is not processed again. The
+    batch is first taken whole, under one savepoint: lookups read for all its mails at once, receipts inserted
+    together. If anything in it fails (a message whose action raises, a copy another daemon committed meanwhile),
+    that savepoint is rolled back and the batch is taken again one message at a time, each under a savepoint of
+    its own, so only the failing message is quarantined or recorded as a duplicate."""
     known = {
         receipt.uid: receipt
         for receipt in session.scalars(
@@ -47,24 +56,28 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
         )
     }
     limits = ParseLimits(max_attachment_size=config.limits.max_attachment_size)
-    parsed = {item.uid: item.error or _parse(item.raw, limits) for item in batch if item.uid not in known}
-    ledger = _Ledger(session, [mail for mail in parsed.values() if isinstance(mail, InboundMail)])
+    fresh = [(_Key(mailbox, uidvalidity, item.uid), item.error or _parse(item.raw, limits))
+             for item in batch if item.uid not in known]
     ours = _ours(config, queue, desk_secret(session, config))
-    verdicts: list[Verdict] = []
-    for item in batch:
-        receipt = known.get(item.uid)
-        if receipt is not None:
-            verdicts.append(_from_receipt(session, receipt))
-            continue
-        key = _Key(mailbox, uidvalidity, item.uid)
-        mail = parsed[item.uid]
-        with logs.about(queue=queue.key, uid=item.uid, message_id=getattr(mail, "message_id", None)):
-            verdict = _ingest_one(session, config, queue, key, mail, ours, ledger)
-            verdicts.append(verdict)
-            if not verdict.quarantined:  # a quarantine says so itself; new cases and follow-ups are logged here
-                with logs.about(case=verdict.case_number):
-                    log.info("%s (%s): %s", verdict.outcome.value, verdict.rule, verdict.reason)
-    return verdicts
+    with durable_together():  # the raw mails and attachments: on disk before the caller's commit refers to them
+        try:
+            with session.begin_nested():
+                done = _Pass(session, config, queue, ours, fresh, solo=False).run()
+        except ENVIRONMENT_ERRORS:
+            raise  # not a message's fault: the batch rolls back and stays in the inbox for the next cycle
+        except Exception as exc:
+            log.info("%s: the batch of %d failed whole (%s: %s); taking it one message at a time", mailbox,
+                     len(fresh), type(exc).__name__, first_line(exc))
+            done = _Pass(session, config, queue, ours, fresh, solo=True).run()
+    message_ids = {key.uid: mail.message_id for key, mail in fresh if isinstance(mail, InboundMail)}
+    for verdict in done.values():  # logged once the pass that counts is over (a retried batch is taken twice)
+        with logs.about(queue=queue.key, uid=verdict.uid, message_id=message_ids.get(verdict.uid),
+                        case=verdict.case_number):
+            if verdict.quarantined:
+                log.warning("%s UID %s quarantined: %s", mailbox, verdict.uid, verdict.reason)
+            else:
+                log.info("%s (%s): %s", verdict.outcome.value, verdict.rule, verdict.reason)
+    return [_from_receipt(session, known[item.uid]) if item.uid in known else done[item.uid] for item in batch]
 
 
 @dataclass(frozen=True)
@@ -75,10 +88,20 @@ class _Key:
     uidvalidity: int
     uid: int
 
-    def receipt(self, verdict: Verdict, mail: InboundMail | None) -> Receipt:
-        return Receipt(mailbox=self.mailbox, uidvalidity=self.uidvalidity, uid=self.uid,
-                       message_id=mail.message_id if mail else None, fingerprint=mail.fingerprint if mail else None,
-                       outcome=verdict.outcome, case_id=verdict.case_id, rule=verdict.rule, reason=verdict.reason)
+    def receipt(self, verdict: Verdict, mail: InboundMail | None) -> dict[str, Any]:
+        return {"mailbox": self.mailbox, "uidvalidity": self.uidvalidity, "uid": self.uid,
+                "message_id": mail.message_id if mail else None, "fingerprint": mail.fingerprint if mail else None,
+                "outcome": verdict.outcome, "case_id": verdict.case_id, "rule": verdict.rule,
+                "reason": verdict.reason, "at": utcnow()}
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """The receipt of a message processed before: what a duplicate of it says."""
+
+    mailbox: str
+    uid: int
+    case_id: int | None
 
 
 class _Ledger:
@@ -93,31 +116,31 @@ class _Ledger:
         self.session = session
         self.seen = self._lookup({_identity(mail) for mail in mails})
 
-    def _lookup(self, identities: set[Identity]) -> dict[Identity, Receipt]:
+    def _lookup(self, identities: set[Identity]) -> dict[Identity, _Earlier]:
         ids = {message_id for message_id, _ in identities if message_id}
         anonymous = {fingerprint for message_id, fingerprint in identities if not message_id}
         if not ids and not anonymous:
             return {}
-        rows = self.session.scalars(
-            select(Receipt)
+        rows = self.session.execute(
+            select(Receipt.message_id, Receipt.fingerprint, Receipt.mailbox, Receipt.uid, Receipt.case_id)
             .where(or_(Receipt.message_id.in_(ids),
                        and_(Receipt.message_id.is_(None), Receipt.fingerprint.in_(anonymous))),
                    Receipt.outcome.not_in([Outcome.QUARANTINE, Outcome.DUPLICATE]))
             .order_by(Receipt.id)
         )
-        found: dict[Identity, Receipt] = {}
-        for receipt in rows:
-            found.setdefault((receipt.message_id or "", receipt.fingerprint or ""), receipt)
+        found: dict[Identity, _Earlier] = {}
+        for message_id, fingerprint, mailbox, uid, case_id in rows:
+            found.setdefault((message_id or "", fingerprint or ""), _Earlier(mailbox, uid, case_id))
         return found
 
-    def earlier(self, mail: InboundMail, refresh: bool = False) -> Receipt | None:
+    def earlier(self, mail: InboundMail, refresh: bool = False) -> _Earlier | None:
         identity = _identity(mail)
         if refresh:
             self.seen.update(self._lookup({identity}))
         return self.seen.get(identity)
 
-    def remember(self, mail: InboundMail, receipt: Receipt) -> None:
-        self.seen.setdefault(_identity(mail), receipt)
+    def remember(self, mail: InboundMail, earlier: _Earlier) -> None:
+        self.seen.setdefault(_identity(mail), earlier)
 
 
 def _identity(mail: InboundMail) -> Identity:
@@ -135,35 +158,88 @@ def _parse(raw: bytes, limits: ParseLimits) -> InboundMail | str:
         return f"parsing failed: {type(exc).__name__}: {first_line(exc)}"
 
 
-def _ingest_one(session: Session, config: Config, queue: QueueConfig, key: _Key, mail: InboundMail | str,
-                ours: Ours, ledger: _Ledger) -> Verdict:
-    if isinstance(mail, str):
-        return _settle(session, key, quarantine(key.uid, mail), None)
-    earlier = ledger.earlier(mail)
-    if earlier is not None:
-        return _settle(session, key, _duplicate(session, key, earlier), mail)
-    try:
-        with session.begin_nested():
-            verdict = _act(session, config, queue, key, mail, ours)
-            receipt = key.receipt(verdict, mail)
-            session.add(receipt)
-    except IntegrityError:
-        # Another daemon committed a copy of this mail while we processed ours (the receipt's unique identity).
-        earlier = ledger.earlier(mail, refresh=True)
-        if earlier is None:
-            raise  # not a duplicate: a real inconsistency, so the batch rolls back like any database failure
-        return _settle(session, key, _duplicate(session, key, earlier), mail)
-    except ENVIRONMENT_ERRORS:
-        raise  # not this message's fault: the batch rolls back and stays in the inbox for the next cycle
-    except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
-        log.exception("%s UID %s: processing failed, quarantined", key.mailbox, key.uid)
-        return _settle(session, key, quarantine(key.uid, f"processing failed: {type(exc).__name__}: "
-                                                          f"{first_line(exc)}"), mail)
-    if verdict.quarantined:
-        log.warning("%s UID %s quarantined: %s", key.mailbox, key.uid, verdict.reason)
-    else:
-        ledger.remember(mail, receipt)
-    return verdict
+class _Pass:
+    """One pass over the new messages of a batch, in order; `run` gives each one's verdict by UID.
+
+    Whole (`solo=False`): no savepoint per message, lookups read for the batch at once, receipts inserted together
+    at the end; any failure ends the pass (the caller rolls it back). Solo: every message under a savepoint of its
+    own with its receipt, so a message whose action raises is quarantined and a copy another daemon committed
+    meanwhile is recorded as a duplicate, without taking the rest with it.
+
+    `_one` is the work on one message: ledger, then (`_act`) redaction, classify, threading and the action."""
+
+    def __init__(self, session: Session, config: Config, queue: QueueConfig, ours: Ours,
+                 messages: list[tuple[_Key, InboundMail | str]], *, solo: bool) -> None:
+        self.session, self.config, self.queue, self.ours, self.solo = session, config, queue, ours, solo
+        self.messages = messages
+        mails = [mail for _, mail in messages if isinstance(mail, InboundMail)]
+        self.ledger = _Ledger(session, mails)
+        self.lookups = Lookups(session) if solo else Lookups.for_batch(session, mails, config.desk.case_prefix)
+        self.receipts: list[dict[str, Any]] = []
+
+    def run(self) -> dict[int, Verdict]:
+        verdicts = {}
+        for key, mail in self.messages:  # every line logged about a mail names it
+            with logs.about(queue=self.queue.key, uid=key.uid, message_id=getattr(mail, "message_id", None)):
+                verdicts[key.uid] = self._one(key, mail)
+        self._flush_receipts()
+        return verdicts
+
+    def _one(self, key: _Key, mail: InboundMail | str) -> Verdict:
+        if isinstance(mail, str):
+            return self._record(key, quarantine(key.uid, mail), None)
+        earlier = self.ledger.earlier(mail)
+        if earlier is not None:
+            return self._record(key, _duplicate(self.session, key, earlier), mail)
+        if not self.solo:
+            verdict = self._record(key, self._act(key, mail), mail)
+        else:
+            self._flush_receipts()  # the quarantines and duplicates before it stay, whatever becomes of this one
+            try:
+                with self.session.begin_nested():
+                    verdict = self._record(key, self._act(key, mail), mail)
+                    self._flush_receipts()
+            except IntegrityError:
+                # Another daemon committed a copy of this mail while we processed ours (the receipt's identity).
+                earlier = self.ledger.earlier(mail, refresh=True)
+                if earlier is None:
+                    raise  # not a duplicate: a real inconsistency, so the batch rolls back like any database failure
+                return self._record(key, _duplicate(self.session, key, earlier), mail)
+            except ENVIRONMENT_ERRORS:
+                raise  # not this message's fault: the batch rolls back and stays in the inbox for the next cycle
+            except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
+                log.exception("%s UID %s: processing failed, quarantined", key.mailbox, key.uid)
+                return self._record(key, quarantine(key.uid, f"processing failed: {type(exc).__name__}: "
+                                                             f"{first_line(exc)}"), mail)
+        if not verdict.quarantined:
+            self.ledger.remember(mail, _Earlier(key.mailbox, key.uid, verdict.case_id))
+            self.lookups.wrote(mail.message_id, verdict.case_number, verdict.case_id)
+        return verdict
+
+    def _record(self, key: _Key, verdict: Verdict, mail: InboundMail | None) -> Verdict:
+        self.receipts.append(key.receipt(verdict, mail))
+        return verdict
+
+    def _flush_receipts(self) -> None:
+        """Insert the receipts recorded so far, in one statement (executemany)."""
+        rows, self.receipts = self.receipts, []
+        if rows:
+            self.session.execute(insert(Receipt), rows)
+
+    def _act(self, key: _Key, mail: InboundMail) -> Verdict:
+        """classify → thread (and may the sender add to that case?) → the action the table names. A quoted live
+        password is redacted first, so no action stores or forwards it."""
+        mail = redact_quoted_password(self.lookups, self.config, mail)
+        decision = classify(mail, self.ours)
+        case = None
+        if decision.case_number is not None:  # an agent's signed reference names its case
+            case = self.lookups.case_numbered(decision.case_number)
+        if case is None and needs_thread(decision.route):
+            case = threads.find_case(self.lookups, mail, self.config.desk.case_prefix)
+        thread = threads.relation(self.config, self.queue, case, mail.from_addr or "")
+        action = action_for(decision.route, thread)
+        return action(Inbound(self.session, self.config, self.queue, key.uid, mail, decision, case, self.ours.secret,
+                              self.lookups))
 
 
 def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
@@ -173,34 +249,10 @@ def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
                 config.desk.trusted_authserv_ids)
 
 
-def _act(session: Session, config: Config, queue: QueueConfig, key: _Key, mail: InboundMail,
-         ours: Ours) -> Verdict:
-    """classify → thread (and may the sender add to that case?) → the action the table names. A quoted live
-    password is redacted first, so no action stores or forwards it."""
-    mail = redact_quoted_password(session, config, mail)
-    decision = classify(mail, ours)
-    case = None
-    if decision.case_number is not None:  # an agent's signed reference names its case
-        case = session.scalars(select(Case).where(Case.number == decision.case_number)).one_or_none()
-    if case is None and needs_thread(decision.route):
-        case = threads.find_case(session, mail, config.desk.case_prefix)
-    thread = threads.relation(config, queue, case, mail.from_addr or "")
-    action = action_for(decision.route, thread)
-    return action(Inbound(session, config, queue, key.uid, mail, decision, case, ours.secret))
-
-
-def _duplicate(session: Session, key: _Key, earlier: Receipt) -> Verdict:
+def _duplicate(session: Session, key: _Key, earlier: _Earlier) -> Verdict:
     case = session.get(Case, earlier.case_id) if earlier.case_id else None
     return Verdict(key.uid, Outcome.DUPLICATE, f"same message as {earlier.mailbox} UID {earlier.uid}", "duplicate",
                    case.id if case else None, case.number if case else None)
-
-
-def _settle(session: Session, key: _Key, verdict: Verdict, mail: InboundMail | None) -> Verdict:
-    """A verdict reached outside an action's savepoint (quarantine, duplicate): only its receipt is written."""
-    session.add(key.receipt(verdict, mail))
-    if verdict.quarantined:
-        log.warning("%s UID %s quarantined: %s", key.mailbox, key.uid, verdict.reason)
-    return verdict
 
 
 def _from_receipt(session: Session, receipt: Receipt) -> Verdict:

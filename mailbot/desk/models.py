@@ -368,7 +368,8 @@ class Outbox(Base):
     id: Mapped[IntPK]
     kind: Mapped[MailKind] = mapped_column(_enum(MailKind))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    # Indexed: whether a contact's credentials are in flight is asked for every new case (desk/outbox.py).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     queue: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[Address]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,16 +76,18 @@ def entry_context(config: Config, entry: Entry) -> dict[str, Any]:
             "text": entry.text, "attachments": [a.filename for a in entry.attachments], "flags": list(entry.flags or [])}
 
 
-def agents_history(config: Config, case: Case, before: Entry | None = None) -> list[dict[str, Any]]:
+def agents_history(config: Config, newest: Sequence[Entry], before: Entry | None = None) -> list[dict[str, Any]]:
     """The last entries agents are shown, newest last: what people wrote and what the agents did, without the
-    desk's own automatic mails (acknowledgements, credentials, notifications)."""
-    shown = [e for e in case.entries if e.kind is not EntryKind.SYSTEM and e is not before]
+    desk's own automatic mails (acknowledgements, credentials, notifications). `newest` is the case's newest
+    entries but those, oldest first (desk/lookups.py reads them by the case's index, never the whole history)."""
+    shown = [e for e in newest if e.kind is not EntryKind.SYSTEM and e is not before]
     return [entry_context(config, e) for e in shown[-HISTORY:]]
 
 
-def agent_notify_context(config: Config, queue: QueueConfig, case: Case, event: str, message: Entry) -> dict[str, Any]:
+def agent_notify_context(config: Config, queue: QueueConfig, case: Case, event: str, message: Entry,
+                         newest: Sequence[Entry]) -> dict[str, Any]:
     return {**ack_context(config, queue, case), "event": event, "message": entry_context(config, message),
-            "entries": agents_history(config, case, before=message)}
+            "entries": agents_history(config, newest, before=message)}
 
 
 def agent_reply_context(config: Config, queue: QueueConfig, case: Case, reply: Entry) -> dict[str, Any]:
@@ -137,17 +140,14 @@ def over_limit(session: Session, config: Config, recipient: str, now: datetime |
     """Whether `recipient` already had [limits] auto_replies_per_hour in the last hour or auto_replies_per_day in
     the last day of automatic mail (suppressed rows do not count: they were never sent)."""
     now = now or utcnow()
-
-    def since(delta: timedelta) -> int:
-        return session.scalar(
-            select(func.count()).select_from(Outbox)
-            .where(Outbox.recipient == recipient, Outbox.created_at >= now - delta,
-                   Outbox.status != OutboxStatus.SUPPRESSED)
-        ) or 0
-
+    hour_ago = now - timedelta(hours=1)
+    last_day, last_hour = session.execute(
+        select(func.count(), func.count().filter(Outbox.created_at >= hour_ago)).select_from(Outbox)
+        .where(Outbox.recipient == recipient, Outbox.created_at >= now - timedelta(days=1),
+               Outbox.status != OutboxStatus.SUPPRESSED)
+    ).one()  # both counts in one read of the (recipient, created_at) index
     limits = config.limits
-    return (since(timedelta(hours=1)) >= limits.auto_replies_per_hour
-            or since(timedelta(days=1)) >= limits.auto_replies_per_day)
+    return last_hour >= limits.auto_replies_per_hour or last_day >= limits.auto_replies_per_day
 
 
 def enqueue(

@@ -21,7 +21,7 @@ def case_context(session: Session, config: Config, queue: QueueConfig, case: Cas
     inbound = [e for e in people if e.direction is Direction.IN]
     replies = [e for e in people if e.kind is EntryKind.AGENT_REPLY]
     message = inbound[-1] if inbound else None  # the mail a notification is about; its history comes before it
-    real: dict[str, Any] = {**ack_context(config, queue, case), "entries": agents_history(config, case, message),
+    real: dict[str, Any] = {**ack_context(config, queue, case), "entries": agents_history(config, case.entries, message),
                             "username": case.contact.email}
     if message is not None:
         real["message"] = entry_context(config, message)

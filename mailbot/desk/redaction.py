@@ -14,13 +14,11 @@ import logging
 import re
 
 from argon2.exceptions import Argon2Error
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..config import Config
 from ..mail.parse import InboundMail
 from .accounts import HASHER, PASSWORD_ALPHABET, PASSWORD_LENGTH
-from .models import Contact, MailKind, Outbox
+from .lookups import Lookups, named_ids
 from .submissions import enqueue_password_reset
 
 log = logging.getLogger(__name__)
@@ -29,9 +27,9 @@ _CANDIDATE = re.compile(rf"(?<![{PASSWORD_ALPHABET}])[{PASSWORD_ALPHABET}]{{{PAS
 MAX_CANDIDATES = 8  # argon2 costs ~30 ms a try: a quoted credentials mail holds one password, not a page of them
 
 
-def redact_quoted_password(session: Session, config: Config, mail: InboundMail) -> InboundMail:
+def redact_quoted_password(lookups: Lookups, config: Config, mail: InboundMail) -> InboundMail:
     """`mail` with the live password of a password mail it answers replaced; unchanged for any other mail."""
-    contact = _answered_contact(session, mail)
+    contact = lookups.password_contact(named_ids(mail))  # of the password mail it answers, if it answers one
     hashes = [h for h in (contact.password_hash, contact.reset_password_hash) if h] if contact else []
     if contact is None or not hashes:
         return mail
@@ -47,22 +45,10 @@ def redact_quoted_password(session: Session, config: Config, mail: InboundMail) 
             raw = raw.replace(password.encode(), REDACTED.encode())
         else:  # only an encoded part carries it: withdraw it, and mail a new one (the portal's reset path)
             contact.password_hash = contact.reset_password_hash = None
-            enqueue_password_reset(session, config, contact)
+            enqueue_password_reset(lookups.session, config, contact)
             log.warning("a mail from %s quoted their temporary password in an encoded part; it was withdrawn and "
                         "a new one is on its way", contact.email)
     return dataclasses.replace(mail, raw=raw, text=text, html=html)
-
-
-def _answered_contact(session: Session, mail: InboundMail) -> Contact | None:
-    """The contact of the password mail this one answers (by In-Reply-To/References), if it answers one."""
-    ids = [*mail.in_reply_to, *mail.references]
-    if not ids:
-        return None
-    password_kinds = [kind for kind in MailKind if kind.carries_password]
-    return session.scalars(
-        select(Contact).join(Outbox, Outbox.contact_id == Contact.id)
-        .where(Outbox.message_id.in_(ids), Outbox.kind.in_(password_kinds)).limit(1)
-    ).one_or_none()
 
 
 def _verifies(password_hash: str, token: str) -> bool:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..config import Config, QueueConfig
 from ..mail.parse import InboundMail
 from ..mail.subject import find_case_number
-from .models import Case, Entry, State
+from .lookups import Lookups, named_ids
+from .models import Case, State
 
 
 class Thread(enum.Enum):
@@ -24,7 +22,7 @@ class Thread(enum.Enum):
     ANY = "any"
 
 
-def find_case(session: Session, mail: InboundMail, case_prefix: str) -> Case | None:
+def find_case(lookups: Lookups, mail: InboundMail, case_prefix: str) -> Case | None:
     """The case this mail answers, or None for a new conversation.
 
     In-Reply-To is the surest sign, then References from the newest back (RFC 5322 §3.6.4), then the number
@@ -32,21 +30,18 @@ def find_case(session: Session, mail: InboundMail, case_prefix: str) -> Case | N
     case is an entry with its Message-ID: the customer's, and ours once sent. A Message-ID some sender reused for
     different mails (FreeScout #5591) names the case whose entry that sender wrote, else the newest.
     """
-    wanted = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
+    wanted = named_ids(mail)
     if wanted:
-        rows = session.execute(
-            select(Entry.message_id, Entry.case_id, Entry.author).where(Entry.message_id.in_(wanted))
-            .order_by(Entry.id)
-        ).all()
+        rows = lookups.entries_named(wanted)
         sender = (mail.from_addr or "").lower()
         for message_id in wanted:
-            owners = [(case_id, author.lower() == sender) for found, case_id, author in rows if found == message_id]
+            owners = [(row.case_id, row.author.lower() == sender) for row in rows if row.message_id == message_id]
             if owners:
                 own = [case_id for case_id, by_sender in owners if by_sender]
-                return session.get(Case, (own or [case_id for case_id, _ in owners])[-1])
+                return lookups.case((own or [case_id for case_id, _ in owners])[-1])
     number = find_case_number(mail.subject, case_prefix)
     if number is not None:
-        return session.scalars(select(Case).where(Case.number == number)).one_or_none()
+        return lookups.case_numbered(number)
     return None
 
 

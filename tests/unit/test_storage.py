@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.desk.storage import blob_path, store_blob
+from mailbot.desk.storage import blob_path, durable_together, store_blob
 
 MAIL = b"From: cliente@example.org\r\nSubject: Clave bloqueada\r\n\r\nBuenos dias, no puedo entrar.\r\n" * 40
 
@@ -111,6 +111,35 @@ def test_failed_fsync_raises_and_leaves_no_temporary_file(tmp_path: Path, monkey
 
     path = blob_path(root, "attachments", hashlib.sha256(MAIL).hexdigest())
     assert list(path.parent.iterdir()) == []
+
+
+def test_blobs_stored_together_are_named_only_once_durable_files_then_directories(
+        tmp_path: Path, fsyncs: list[Fsync]) -> None:
+    root = tmp_path / "storage"
+    other = MAIL.replace(b"Clave", b"Token")
+    with durable_together():
+        digests = [store_blob(root, "raw", data, ".eml") for data in (MAIL, other, MAIL)]
+        paths = [blob_path(root, "raw", digest, ".eml") for digest in digests]
+        assert fsyncs == [] and not any(path.exists() for path in paths), "nothing named before it is durable"
+
+    assert [path.read_bytes() for path in paths] == [MAIL, other, MAIL]
+    file_syncs = [call for call in fsyncs if not call.is_dir]
+    assert sorted(call.inode for call in file_syncs) == sorted({path.stat().st_ino for path in paths})
+    assert not any(call.blob_named for call in file_syncs)  # each file's data before its rename
+    assert fsyncs[:len(file_syncs)] == file_syncs  # then the directories, each once
+    directories = [call.inode for call in fsyncs[len(file_syncs):]]
+    assert sorted(directories) == sorted({d.stat().st_ino for p in paths for d in (p.parent, root / "raw", root,
+                                                                                    tmp_path)})
+    assert [p.name for p in paths[0].parent.iterdir()] == [paths[0].name]
+
+
+def test_a_block_that_raises_names_no_blob_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    with pytest.raises(RuntimeError), durable_together():
+        digest = store_blob(root, "raw", MAIL, ".eml")
+        raise RuntimeError("the batch failed")
+
+    assert list(blob_path(root, "raw", digest, ".eml").parent.iterdir()) == []
 
 
 @settings(max_examples=50, deadline=None)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from ...config import Config, QueueConfig
 from ...mail.classify import Decision
 from ...mail.parse import InboundMail
-from ..models import Case, Outcome
+from ..lookups import Lookups
+from ..models import Case, Entry, Outcome
 from ..storage import store_blob
 from ..verdict import Verdict
 
@@ -27,11 +28,16 @@ class Inbound:
     decision: Decision
     case: Case | None  # the case it threads onto (desk/threads.py), or None
     secret: bytes = field(repr=False, default=b"")  # the desk secret: signs the agents' notification ids
+    lookups: Lookups | None = None  # what ingest read for the whole batch (desk/lookups.py); None: ask the database
 
     @cached_property
     def raw_sha256(self) -> str:
         """The raw message, kept once on disk the first time an action records it."""
         return store_blob(self.config.storage_path, "raw", self.mail.raw, ".eml")
+
+    def history(self, case: Case) -> list[Entry]:
+        """The case's newest entries but the desk's automatic mails, oldest first: what the agents are shown."""
+        return (self.lookups or Lookups(self.session)).history(case)
 
     def copied(self) -> list[str]:
         """Whom the mail Cc'd, besides the desk's addresses and the queue's agents: the case's participants."""

@@ -21,6 +21,6 @@ def add(inbound: Inbound) -> Verdict:
     cases.add_participants(inbound.session, case, inbound.copied())
     escalation.case_changed(inbound.session, inbound.config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
-                  agent_notify_context(inbound.config, inbound.queue, case, "follow_up", entry), case,
-                  inbound.secret)
+                  agent_notify_context(inbound.config, inbound.queue, case, "follow_up", entry, inbound.history(case)),
+                  case, inbound.secret)
     return inbound.verdict(Outcome.FOLLOW_UP, f"added to {case.number}", case)

@@ -78,9 +78,8 @@ def needs_credentials(session: Session, contact: Contact) -> bool:
     bulk mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
     answered case. The contact's row is locked first (PostgreSQL), so two daemons answering two mails of one
     contact at once queue one credentials mail, not two with two passwords."""
-    session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
-    session.refresh(contact, ["credentials_sent_at"])
-    return contact.credentials_sent_at is None and not credentials_in_flight(session, contact)
+    sent_at = session.scalar(select(Contact.credentials_sent_at).where(Contact.id == contact.id).with_for_update())
+    return sent_at is None and not credentials_in_flight(session, contact)
 
 
 def _answered(inbound: Inbound) -> bool:
@@ -96,7 +95,8 @@ def _credentials_if_due(inbound: Inbound, case: Case) -> None:
 
 def _notify(inbound: Inbound, case: Case, entry: Entry) -> None:
     notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.AGENT_NOTIFY,
-                  agent_notify_context(inbound.config, inbound.queue, case, "new_case", entry), case, inbound.secret)
+                  agent_notify_context(inbound.config, inbound.queue, case, "new_case", entry, newest=[]),
+                  case, inbound.secret)  # a case opened by this very mail has no history besides it
 
 
 def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]:

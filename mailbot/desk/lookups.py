@@ -1,0 +1,151 @@
+"""What processing a mail reads by key, read for a whole batch at once: one query per kind of key, not one per mail.
+
+Threading asks which entries carry the Message-IDs a mail answers and which case a number names; redaction asks
+which contact a password mail it answers went to; the agents' notification shows the case's newest entries.
+`for_batch` reads all of that for every mail of a batch in one query each (the cases found, with their contacts
+and participants, in one more), so a batch of a hundred mails costs a handful of indexed lookups instead of several
+hundred, and a follow-up asks the database nothing (its writes are flushed together with the next mails'). A key
+the batch did not read, or one that a mail earlier in the batch wrote to (`wrote`), is read from the database when
+asked, as without a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..mail.parse import InboundMail
+from ..mail.subject import find_case_number
+from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox
+from .outbox import HISTORY
+
+CHUNK = 500  # keys per IN (…): far below any driver's limit on bound parameters
+PASSWORD_KINDS = [kind for kind in MailKind if kind.carries_password]
+Key = TypeVar("Key", str, int)
+HISTORY_READ = HISTORY + 1  # the agents see HISTORY entries, besides the one they are told about
+
+
+class EntryRow(NamedTuple):
+    """An entry as threading needs it."""
+
+    id: int
+    message_id: str
+    case_id: int
+    author: str
+
+
+def named_ids(mail: InboundMail) -> list[str]:
+    """The Message-IDs a mail answers: In-Reply-To first, then References from the newest back (RFC 5322 §3.6.4)."""
+    return list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
+
+
+class Lookups:
+    """Reads by key for the mails of one batch; built empty (`Lookups(session)`), every read goes to the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._entries: dict[str, list[EntryRow]] = {}  # Message-ID → its entries, oldest first ([] when none)
+        self._numbers: dict[str, int | None] = {}  # case number → case id, or None when no case has it
+        self._password_mails: dict[str, int | None] = {}  # Message-ID → contact of a password mail, or None
+        self._history: dict[int, list[Entry]] = {}  # case id → its newest entries but system ones, oldest first
+        # The rows read for the batch, held here: the session's identity map alone keeps them only weakly.
+        self._held: list[Case | Contact] = []
+
+    @classmethod
+    def for_batch(cls, session: Session, mails: Iterable[InboundMail], case_prefix: str) -> Lookups:
+        lookups = cls(session)
+        mails = list(mails)
+        ids = list(dict.fromkeys(i for mail in mails for i in named_ids(mail)))
+        numbers = list(dict.fromkeys(n for mail in mails if (n := find_case_number(mail.subject, case_prefix))))
+        lookups._read_entries(ids)
+        lookups._read_numbers(numbers)
+        lookups._read_password_mails(ids)
+        case_ids = {row.case_id for rows in lookups._entries.values() for row in rows}
+        case_ids |= {case_id for case_id in lookups._numbers.values() if case_id is not None}
+        for chunk in _chunks(sorted(case_ids)):  # into the session: session.get(Case, id) asks nothing more
+            lookups._held.extend(session.scalars(select(Case).where(Case.id.in_(chunk))))
+        lookups._read_history(sorted(case_ids))
+        for chunk in _chunks(sorted({c for c in lookups._password_mails.values() if c is not None})):
+            lookups._held.extend(session.scalars(select(Contact).where(Contact.id.in_(chunk))))
+        return lookups
+
+    def entries_named(self, message_ids: Sequence[str]) -> list[EntryRow]:
+        """Every entry carrying one of `message_ids`, oldest first."""
+        self._read_entries([i for i in message_ids if i not in self._entries])
+        return sorted((row for i in message_ids for row in self._entries[i]), key=lambda row: row.id)
+
+    def case(self, case_id: int) -> Case | None:
+        return self.session.get(Case, case_id)
+
+    def case_numbered(self, number: str) -> Case | None:
+        if number not in self._numbers:
+            self._read_numbers([number])
+        case_id = self._numbers[number]
+        return self.case(case_id) if case_id is not None else None
+
+    def password_contact(self, message_ids: Sequence[str]) -> Contact | None:
+        """The contact a password mail (credentials, reset) named by one of `message_ids` went to."""
+        self._read_password_mails([i for i in message_ids if i not in self._password_mails])
+        contact_id = next((c for i in message_ids if (c := self._password_mails[i]) is not None), None)
+        return self.session.get(Contact, contact_id) if contact_id is not None else None
+
+    def history(self, case: Case) -> list[Entry]:
+        """The case's newest entries but the desk's own automatic mails (HISTORY_READ of them), oldest first.
+        Only what `for_batch` read is kept: a case read here is read again next time, by its index."""
+        held = self._history.get(case.id)
+        if held is not None:
+            return held
+        newest = self.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.kind != EntryKind.SYSTEM)
+                                      .order_by(Entry.id.desc()).limit(HISTORY_READ)).all()
+        return list(reversed(newest))
+
+    def wrote(self, message_id: str | None, case_number: str | None, case_id: int | None) -> None:
+        """A mail of the batch was recorded: what was read for its Message-ID, its case's number or its case's
+        history is stale."""
+        if message_id is not None:
+            self._entries.pop(message_id, None)
+        if case_number is not None:
+            self._numbers.pop(case_number, None)
+        if case_id is not None:
+            self._history.pop(case_id, None)
+
+    def _read_entries(self, ids: list[str]) -> None:
+        for chunk in _chunks(ids):
+            self._entries.update((i, []) for i in chunk)
+            for row in self.session.execute(select(Entry.id, Entry.message_id, Entry.case_id, Entry.author)
+                                            .where(Entry.message_id.in_(chunk))):
+                self._entries[row.message_id].append(EntryRow(row.id, row.message_id, row.case_id, row.author))
+        for rows in self._entries.values():
+            rows.sort(key=lambda row: row.id)
+
+    def _read_numbers(self, numbers: list[str]) -> None:
+        for chunk in _chunks(numbers):
+            self._numbers.update((n, None) for n in chunk)
+            self._numbers.update((number, case_id) for number, case_id in
+                                 self.session.execute(select(Case.number, Case.id).where(Case.number.in_(chunk))))
+
+    def _read_history(self, case_ids: list[int]) -> None:
+        """The newest entries of each case, all cases in one query (a window over the case's index)."""
+        for chunk in _chunks(case_ids):
+            self._history.update((case_id, []) for case_id in chunk)
+            rank = func.row_number().over(partition_by=Entry.case_id, order_by=Entry.id.desc()).label("rank")
+            newest = (select(Entry.id, rank).where(Entry.case_id.in_(chunk), Entry.kind != EntryKind.SYSTEM)
+                      .subquery())
+            for entry in self.session.scalars(select(Entry).join(newest, Entry.id == newest.c.id)
+                                              .where(newest.c.rank <= HISTORY_READ).order_by(Entry.id)):
+                self._history[entry.case_id].append(entry)
+
+    def _read_password_mails(self, ids: list[str]) -> None:
+        for chunk in _chunks(ids):
+            self._password_mails.update((i, None) for i in chunk)
+            rows = self.session.execute(select(Outbox.message_id, Outbox.contact_id)
+                                        .where(Outbox.message_id.in_(chunk), Outbox.kind.in_(PASSWORD_KINDS),
+                                               Outbox.contact_id.is_not(None)))
+            self._password_mails.update((message_id, contact_id) for message_id, contact_id in rows)
+
+
+def _chunks(keys: list[Key]) -> Iterator[list[Key]]:
+    return (keys[start:start + CHUNK] for start in range(0, len(keys), CHUNK))
