@@ -38,7 +38,7 @@ async def login(request: Request) -> Response:
 def _login(request: Request, form: Submitted) -> Response:
     portal = portal_of(request)
     remember = form.fields.get("remember") == "on"
-    result = auth.log_in(portal.db, portal.config, form.text("username"), form.fields.get("password", ""), remember,
+    result = auth.log_in(portal.db, portal.config, portal.password_key, form.text("username"), form.fields.get("password", ""), remember,
                          client_of(request), utcnow(), replacing=request.cookies.get(SESSION_COOKIE))
     back_to = _back_to(request, form.fields.get("next"))
     if result.outcome is auth.Outcome.OK:
@@ -91,7 +91,7 @@ def _change_password(request: Request, form: Submitted) -> Response:
     with portal.db.read() as session:
         seen = signed_in(request, session, now, allow_temporary=True)
     assert seen.contact is not None and seen.login is not None
-    errors, token = auth.change_password(portal.db, portal.config, seen.contact.id, form.fields.get("current", ""),
+    errors, token = auth.change_password(portal.db, portal.config, portal.password_key, seen.contact.id, form.fields.get("current", ""),
                                          form.fields.get("new", ""), form.fields.get("confirm", ""),
                                          seen.login.remember, now)
     if token is None:
