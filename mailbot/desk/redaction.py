@@ -2,9 +2,9 @@
 
 A customer who answers their credentials mail usually quotes it, temporary password included. Before anything of
 such a mail is stored (raw message, entry text, notifications), every token that looks like one of our passwords
-is checked against the contact's hashes (password_hashes.verify), and the one that still logs in is replaced. A password only an
-encoded part carries (base64, quoted-printable) cannot be cut from the raw bytes: that password is withdrawn
-instead, and a new one is mailed, so what stays on disk no longer opens anything.
+is checked against the contact's hashes (password_hashes.verify), and the one that still logs in is replaced.
+A password only an encoded part carries (base64, quoted-printable) cannot be cut from the raw bytes: that password
+is withdrawn instead, and a new one is mailed, so what stays on disk no longer opens anything.
 """
 
 from __future__ import annotations

@@ -51,8 +51,8 @@ class Envelope:
 
 def address(name: str, addr: str) -> Address:
     """A name and an address as one header value. Address quotes and encodes the name; one_line takes out any CR/LF
-    a hostile name kept, and inert any it would decode, so it stays one header. Given in parts, a non-ASCII local part is written as is (for an
-    SMTPUTF8 server), where addr_spec= would refuse it."""
+    a hostile name kept, and inert any it would decode, so it stays one header. Given in parts, a non-ASCII local
+    part is written as is (for an SMTPUTF8 server), where addr_spec= would refuse it."""
     local, _, domain = addr.rpartition("@")
     return Address(display_name=inert(one_line(name, MAX_NAME)), username=local, domain=domain)
 
