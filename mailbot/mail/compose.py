@@ -59,8 +59,9 @@ def address(name: str, addr: str) -> Address:
 
 def inert(text: str) -> str:
     """Text no header folding decodes again. A customer's name or subject arrives decoded once; a double-encoded
-    one still holds a literal RFC 2047 word ("=?utf-8?q?x=0D=0ABcc:...?="), which the email package would decode
-    when it folds the header, writing its CR/LF as new header or body lines. "= ?" is no encoded word."""
+    one, or a Message-ID, can still hold a literal RFC 2047 word ("=?utf-8?q?x=0D=0ABcc:...?="), which the email
+    package would decode when it folds the header, writing its CR/LF as new header or body lines. "= ?" is no
+    encoded word."""
     return text.replace("=?", "= ?")
 
 
@@ -74,10 +75,10 @@ def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMess
         message["Reply-To"] = envelope.reply_to  # a list that munges Reply-To must not divert an agent's answer
     message["Date"] = format_datetime(date)
     message["Message-ID"] = envelope.message_id
-    if envelope.in_reply_to:
-        message["In-Reply-To"] = envelope.in_reply_to
+    if envelope.in_reply_to:  # the customer's ids: "<a=?utf-8?q?=0D=0ABcc:...?=@x>" is a valid-looking one
+        message["In-Reply-To"] = inert(envelope.in_reply_to)
     if envelope.references:
-        message["References"] = envelope.references
+        message["References"] = inert(envelope.references)
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with out-of-office mail
     if envelope.case_number:

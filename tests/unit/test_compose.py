@@ -3,6 +3,7 @@ names and subjects, long subjects folded, hostile names kept to one header."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from email import policy
@@ -90,6 +91,16 @@ def test_a_hostile_display_name_or_subject_adds_no_header_or_body_line(name: str
         b"Content-Transfer-Encoding", b"MIME-Version"]
     to = message["To"].addresses[0]
     assert to.addr_spec == "marta.ruiz@example.org" and "\n" not in to.display_name
+
+
+@pytest.mark.parametrize("utf8", [False, True])
+def test_a_hostile_message_id_of_the_customer_adds_no_header_or_body_line(utf8: bool) -> None:
+    hostile = "<a=?utf-8?q?=0D=0ABcc:_victim@example.net=0D=0A=0D=0AHola?=@example.org>"
+    threading = dataclasses.replace(envelope("Marta"), in_reply_to=hostile, references=f"<b@example.org> {hostile}")
+    message = compose(threading, Rendered("Hola", "Hola\n", None), DATE)
+    lines = head(wire(message, utf8)).replace(b"\r\n ", b" ").split(b"\r\n")
+    assert not any(line.startswith((b"Bcc", b"Hola")) for line in lines)
+    assert [line.split(b":")[0] for line in lines[6:8]] == [b"In-Reply-To", b"References"]
 
 
 def test_for_an_smtputf8_server_a_non_ascii_address_and_name_are_written_as_utf8() -> None:
