@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/drain.py [--mails 1000] [--credentials 0.2] [--runs 3] [--postgres URL] [--profile]
 
 Each run queues the same rows in a fresh database (one case per customer; a share of them first-time customers
-whose credentials mail carries an argon2id-hashed password, the rest acknowledgements), then times one
+whose credentials mail carries a new password, hashed with the keyed hash, the rest acknowledgements), then times one
 `OutgoingRunner.drain()` until every row is sent. `--profile` prints cProfile's top functions of one extra drain.
 """
 

@@ -20,6 +20,8 @@ from mailbot import cli, store
 from mailbot.config import Config, load_config
 from mailbot.app import App
 from mailbot.daemon import CycleReport, run_once
+from mailbot.desk.password_hashes import temporary_key, verify
+from mailbot.desk.settings import desk_secret
 from mailbot.servers.desk_config import MESSAGE_ID_DOMAIN, LoopbackQueue, write_loopback_config
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import Captured, SmtpCapture
@@ -129,6 +131,12 @@ class Desk:
                 yield session
         finally:
             engine.dispose()
+
+    def password_verifies(self, password_hash: str | None, password: str) -> bool:
+        """Whether a stored hash (either scheme) takes `password`, under this desk's key for temporary ones."""
+        with self.session() as session:
+            key = temporary_key(desk_secret(session, self.config))
+        return password_hash is not None and verify(key, password_hash, password)
 
     def sent_to(self, address: str) -> list[Captured]:
         return [c for c in self.sink.captured if address in c.rcpt_tos]

@@ -1,11 +1,11 @@
-"""Contacts and their portal credentials: temporary passwords are minted at send time and kept only as argon2 hashes."""
+"""Contacts and their portal credentials: temporary passwords are minted at send time and kept only as hashes
+(desk/password_hashes.py)."""
 
 from __future__ import annotations
 
 import secrets
 import string
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -13,9 +13,6 @@ from sqlalchemy.orm import Session
 
 from .models import Contact
 
-# argon2id with OWASP's minimum (m = 19 MiB, t = 2, p = 1): about 25 ms here, and it runs in the sender,
-# never on the ingest path. The parameters are stored in each hash, so raising them later needs no migration.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # No look-alikes (0/O, 1/l/I) and nothing HTML or a mail client would mangle.
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 PASSWORD_LENGTH = 16
@@ -24,10 +21,6 @@ PASSWORD_LENGTH = 16
 def mint_password() -> str:
     """A temporary password from `secrets`: 16 characters from 57, about 93 bits."""
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
 
 
 def get_or_create_contact(session: Session, email: str, name: str, account: str) -> tuple[Contact, bool]:

@@ -2,9 +2,9 @@
 
 A customer who answers their credentials mail usually quotes it, temporary password included. Before anything of
 such a mail is stored (raw message, entry text, notifications), every token that looks like one of our passwords
-is checked against the contact's argon2 hash, and the one that still logs in is replaced. A password only an
-encoded part carries (base64, quoted-printable) cannot be cut from the raw bytes: that password is withdrawn
-instead, and a new one is mailed, so what stays on disk no longer opens anything.
+is checked against the contact's hashes (password_hashes.verify), and the one that still logs in is replaced.
+A password only an encoded part carries (base64, quoted-printable) cannot be cut from the raw bytes: that password
+is withdrawn instead, and a new one is mailed, so what stays on disk no longer opens anything.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import dataclasses
 import logging
 import re
 
-from argon2.exceptions import Argon2Error
-
 from ..config import Config
 from ..mail.parse import InboundMail
-from .accounts import HASHER, PASSWORD_ALPHABET, PASSWORD_LENGTH
+from .accounts import PASSWORD_ALPHABET, PASSWORD_LENGTH
 from .lookups import Lookups, named_ids
+from .password_hashes import temporary_key, verify
+from .settings import desk_secret
 from .submissions import enqueue_password_reset
 
 log = logging.getLogger(__name__)
 REDACTED = "[contraseña retirada]"
 _CANDIDATE = re.compile(rf"(?<![{PASSWORD_ALPHABET}])[{PASSWORD_ALPHABET}]{{{PASSWORD_LENGTH}}}(?![{PASSWORD_ALPHABET}])")
-MAX_CANDIDATES = 8  # argon2 costs ~30 ms a try: a quoted credentials mail holds one password, not a page of them
+# An old argon2 hash costs ~30 ms a try: a quoted credentials mail holds one password, not a page of them.
+MAX_CANDIDATES = 8
 
 
 def redact_quoted_password(lookups: Lookups, config: Config, mail: InboundMail) -> InboundMail:
@@ -33,8 +34,9 @@ def redact_quoted_password(lookups: Lookups, config: Config, mail: InboundMail) 
     hashes = [h for h in (contact.password_hash, contact.reset_password_hash) if h] if contact else []
     if contact is None or not hashes:
         return mail
+    key = temporary_key(desk_secret(lookups.session, config))
     live = [token for token in list(dict.fromkeys(_CANDIDATE.findall(mail.text)))[:MAX_CANDIDATES]
-            if any(_verifies(h, token) for h in hashes)]
+            if any(verify(key, h, token) for h in hashes)]
     if not live:
         return mail
     raw, text, html = mail.raw, mail.text, mail.html
@@ -49,10 +51,3 @@ def redact_quoted_password(lookups: Lookups, config: Config, mail: InboundMail) 
             log.warning("a mail from %s quoted their temporary password in an encoded part; it was withdrawn and "
                         "a new one is on its way", contact.email)
     return dataclasses.replace(mail, raw=raw, text=text, html=html)
-
-
-def _verifies(password_hash: str, token: str) -> bool:
-    try:
-        return HASHER.verify(password_hash, token)
-    except Argon2Error:
-        return False

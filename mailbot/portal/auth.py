@@ -1,6 +1,6 @@
 """Logging in, choosing a new password and asking for a temporary one: the rules, the limits, and what is logged.
 
-argon2 runs outside any transaction, so a SQLite write lock is never held while a password is hashed; nothing
+Password checks run outside any transaction, so a SQLite write lock is never held while a password is hashed; nothing
 here logs a password, a token or an address typed at the login (only contact ids and client addresses).
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..config import Config, PortalConfig
 from ..desk import submissions
-from ..desk.accounts import hash_password
 from ..desk.models import Contact
+from ..desk.password_hashes import hash_chosen, needs_rehash
 from . import passwords, sessions, throttle
 from .database import Database
 from .throttle import Limit
@@ -43,7 +43,7 @@ class Login:
 
 @dataclass(frozen=True)
 class _Known:
-    """What a login needs of the contact, read before argon2 runs."""
+    """What a login needs of the contact, read before any password is checked."""
 
     id: int
     password_hash: str | None
@@ -67,9 +67,10 @@ def reset_limits(portal: PortalConfig) -> tuple[Limit, Limit]:
             Limit("reset-client", portal.resets_per_hour * CLIENT_RESET_FACTOR, hour))
 
 
-def log_in(db: Database, config: Config, username: str, password: str, remember: bool, client: str,
+def log_in(db: Database, config: Config, key: bytes, username: str, password: str, remember: bool, client: str,
            now: datetime, replacing: str | None = None) -> Login:
-    """Check the password and open a session, ending the one the browser had (`replacing`, its token).
+    """Check the password and open a session, ending the one the browser had (`replacing`, its token); `key`
+    checks temporary passwords (password_hashes.temporary_key).
 
     Each try is counted before any password is checked, in the transaction that read the counts (serialised per
     key), so parallel tries cannot slip past a limit together; a success takes its counts back. Over the client's
@@ -86,10 +87,10 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
         address_over = throttle.reached(session, by_address, address, now)
         tries = (throttle.record(session, by_address, address, now), throttle.record(session, by_client, client, now))
         known = _known(session, address)
-    current = passwords.verify(known.password_hash if known and not address_over else None, password)
+    current = passwords.verify(key, known.password_hash if known and not address_over else None, password)
     # Always a second verification, so that the time taken tells nothing of which password matched, or whether any
     # reset is waiting: a reset password works beside the current one until it is used or expires.
-    by_reset = passwords.verify(known.reset_password_hash if known else None, password)
+    by_reset = passwords.verify(key, known.reset_password_hash if known else None, password)
     if known is not None and by_reset and not current:
         if temporary_expired(config.portal, known.reset_sent_at, now):
             log.info("portal: contact %d logged in with an expired reset password", known.id)
@@ -109,7 +110,7 @@ def log_in(db: Database, config: Config, username: str, password: str, remember:
     if known.must_change and temporary_expired(config.portal, known.credentials_sent_at, now):
         log.info("portal: contact %d logged in with an expired temporary password", known.id)
         return Login(Outcome.EXPIRED)
-    rehashed = hash_password(password) if passwords.needs_rehash(known.password_hash) else None
+    rehashed = hash_chosen(password) if needs_rehash(known.password_hash) else None
     with db.write() as session:
         contact = session.get(Contact, known.id)
         assert contact is not None
@@ -129,8 +130,8 @@ def temporary_expired(portal: PortalConfig, sent_at: datetime | None, now: datet
     return sent_at is None or now - sent_at > timedelta(days=portal.temporary_password_days)
 
 
-def change_password(db: Database, config: Config, contact_id: int, current: str, new: str, confirm: str,
-                    remember: bool, now: datetime) -> tuple[list[str], str | None]:
+def change_password(db: Database, config: Config, key: bytes, contact_id: int, current: str, new: str,
+                    confirm: str, remember: bool, now: datetime) -> tuple[list[str], str | None]:
     """(problems as message keys, the new session's token). A contact who must change a temporary password just
     typed it to log in, so only the others are asked for their current one. Every other session ends."""
     by_address, _ = login_limits(config.portal)
@@ -142,17 +143,17 @@ def change_password(db: Database, config: Config, contact_id: int, current: str,
             if throttle.reached(session, by_address, email, now):
                 return ["err_login_throttled_short"], None
             tries = (throttle.record(session, by_address, email, now),)
-    if not forced and not passwords.verify(old_hash, current):
+    if not forced and not passwords.verify(key, old_hash, current):
         return ["err_current_wrong"], None
     if not forced:
         with db.write() as session:
             throttle.take_back(session, tries)
-    found = passwords.problems(new, email, old_hash)
+    found = passwords.problems(key, new, email, old_hash)
     if new != confirm:
         found.append("err_mismatch")
     if found:
         return found, None
-    new_hash = hash_password(new)
+    new_hash = hash_chosen(new)
     with db.write() as session:
         contact = session.get(Contact, contact_id)
         assert contact is not None

@@ -1,21 +1,21 @@
-"""The portal's password rules and checks: argon2id hashes, at least 12 characters, not a common or reused one."""
+"""The portal's password rules and checks: at least 12 characters, not a common or reused one; checks that take
+one argon2 verification's time whatever the hash (desk/password_hashes.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
 
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from ..desk.accounts import HASHER, hash_password
+from ..desk import password_hashes
 from .common_passwords import COMMON_PASSWORDS
 
 MIN_LENGTH = 12
 # argon2 hashes anything, but a megabyte of "password" is a denial of service, not a password.
 MAX_LENGTH = 1000
-# Verified when the address has no usable hash, so that a wrong address costs as long as a wrong password and the
-# answer's timing does not tell which addresses have a user.
-_DUMMY_HASH = hash_password("mailbot portal: no such user")
+# Verified when the address has no argon2 hash (none, or a temporary password's keyed hash, which takes
+# microseconds), so that every check costs one argon2 verification and the answer's timing tells neither which
+# addresses have a user nor which kind of password they have.
+_DUMMY_HASH = password_hashes.hash_chosen("mailbot portal: no such user")
 
 
 def _fold(text: str) -> str:
@@ -27,22 +27,17 @@ def _fold(text: str) -> str:
 _COMMON = frozenset(map(_fold, COMMON_PASSWORDS))
 
 
-def verify(password_hash: str | None, password: str) -> bool:
-    """Whether `password` matches the argon2 hash; False for no hash. Always costs one argon2 verification."""
+def verify(key: bytes, password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches the hash (`key`: password_hashes.temporary_key); False for no hash. Always costs
+    one argon2 verification."""
     if len(password) > MAX_LENGTH:
         return False
-    try:
-        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    if password_hash is None or password_hash.startswith(password_hashes.TEMPORARY_PREFIX):
+        password_hashes.verify(key, _DUMMY_HASH, password)
+    return password_hash is not None and password_hashes.verify(key, password_hash, password)
 
 
-def needs_rehash(password_hash: str) -> bool:
-    """Whether the hash was made with weaker parameters than today's (they are kept in each hash)."""
-    return HASHER.check_needs_rehash(password_hash)
-
-
-def problems(new: str, email: str, current_hash: str | None) -> list[str]:
+def problems(key: bytes, new: str, email: str, current_hash: str | None) -> list[str]:
     """What is wrong with a new password, as message keys (empty when it may be used).
 
     The rules follow NIST SP 800-63B §5.1.1.2: a minimum length, no composition rules, and no password that is
@@ -58,7 +53,7 @@ def problems(new: str, email: str, current_hash: str | None) -> list[str]:
         found.append("err_common")
     if email and _fold(email) in folded:
         found.append("err_is_address")
-    if current_hash is not None and verify(current_hash, new):
+    if current_hash is not None and verify(key, current_hash, new):
         found.append("err_unchanged")
     return found
 

@@ -38,8 +38,9 @@ async def login(request: Request) -> Response:
 def _login(request: Request, form: Submitted) -> Response:
     portal = portal_of(request)
     remember = form.fields.get("remember") == "on"
-    result = auth.log_in(portal.db, portal.config, form.text("username"), form.fields.get("password", ""), remember,
-                         client_of(request), utcnow(), replacing=request.cookies.get(SESSION_COOKIE))
+    result = auth.log_in(portal.db, portal.config, portal.password_key, form.text("username"),
+                         form.fields.get("password", ""), remember, client_of(request), utcnow(),
+                         replacing=request.cookies.get(SESSION_COOKIE))
     back_to = _back_to(request, form.fields.get("next"))
     if result.outcome is auth.Outcome.OK:
         assert result.token is not None
@@ -91,9 +92,9 @@ def _change_password(request: Request, form: Submitted) -> Response:
     with portal.db.read() as session:
         seen = signed_in(request, session, now, allow_temporary=True)
     assert seen.contact is not None and seen.login is not None
-    errors, token = auth.change_password(portal.db, portal.config, seen.contact.id, form.fields.get("current", ""),
-                                         form.fields.get("new", ""), form.fields.get("confirm", ""),
-                                         seen.login.remember, now)
+    errors, token = auth.change_password(portal.db, portal.config, portal.password_key, seen.contact.id,
+                                         form.fields.get("current", ""), form.fields.get("new", ""),
+                                         form.fields.get("confirm", ""), seen.login.remember, now)
     if token is None:
         return page(request, seen, "password", 400, min_length=MIN_LENGTH, errors=[portal.pages.words(
             key, length=MAX_LENGTH if key == "err_too_long" else MIN_LENGTH) for key in errors])

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Config
 from ..desk.models import Contact, PortalSession
+from ..desk.password_hashes import temporary_key
 from ..desk.settings import desk_secret
 from ..desk.survey import survey_key
 from . import csrf, sessions
@@ -36,14 +37,15 @@ MAX_PARTS = 50
 
 @dataclass
 class Portal:
-    """Built once per process: the configuration, the database, the pages, the key that signs forms and the key
-    that checks survey links (desk/survey.py)."""
+    """Built once per process: the configuration, the database, the pages, the key that signs forms, the key
+    that checks survey links (desk/survey.py) and the one that checks temporary passwords (desk/password_hashes.py)."""
 
     config: Config
     db: Database
     pages: Pages
     secret: bytes = field(repr=False)
     survey_key: bytes = field(repr=False)
+    password_key: bytes = field(repr=False)
 
     @classmethod
     def open(cls, config: Config) -> Portal:
@@ -57,8 +59,8 @@ class Portal:
             else secrets.token_bytes(32)
         db = Database(config.database_url)
         with db.write() as session:  # the desk secret the daemon signs survey links with (made if still missing)
-            surveys = survey_key(desk_secret(session, config))
-        return cls(config, db, Pages(config), key, surveys)
+            shared = desk_secret(session, config)
+        return cls(config, db, Pages(config), key, survey_key(shared), temporary_key(shared))
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """One drain of the outbox: rows claimed in batches, each rendered and queued, sent over `[smtp] connections` SMTP
 connections at once, and marked sent in group commits (runners/sent_marks.py).
 
-A credentials mail's password is hashed in a pool of threads sized to the cores (argon2-cffi releases the GIL)
-and its hash committed before the mail is queued, so an acknowledgement never waits behind a hash: it goes to the
-first free connection while the hashes run. All database work runs in one thread of its own, so no SMTP
+A credentials mail's password is hashed (a keyed hash of microseconds: docs/passwords.md) and the hash committed
+before the mail is queued, in the database thread. All database work runs in that one thread of its own, so no SMTP
 connection waits while a commit syncs to disk, and no transaction is open while an SMTP server answers."""
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import logs, metrics
 from ..config import Config
 from ..desk import outbox_service as outbox
-from ..desk.accounts import hash_password
 from ..desk.models import OutboxStatus, utcnow
 from ..desk.outbox_service import Claimed
+from ..desk.password_hashes import hash_temporary, temporary_key
 from ..desk.rendering import OutgoingMail, RenderError, plain_text, render
+from ..desk.settings import desk_secret
 from ..errors import first_line
 from ..mail.smtp_transport import PermanentDeliveryError, ServerUnavailable, SmtpTransport, TemporaryDeliveryError
 from ..templates import Templates
@@ -74,9 +73,8 @@ class Drain:
         """Every task ends in order — feed, senders, marks, leases, release — whatever stopped the drain, so no
         accepted row is left unmarked by a task that was cancelled."""
         connections = self.config.smtp.connections
-        with ThreadPoolExecutor(1, thread_name_prefix="outbox-db") as db, \
-                ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="password-hash") as hashing:
-            self._db, self._hashing = db, hashing
+        with ThreadPoolExecutor(1, thread_name_prefix="outbox-db") as db:
+            self._db = db
             self._ready: asyncio.Queue[Ready | None] = asyncio.Queue()
             self._progress, self._done = asyncio.Event(), asyncio.Event()
             self.marks = SentMarks(self.sessions, self._in_db, self.stop)
@@ -142,7 +140,7 @@ class Drain:
         return claimed
 
     async def _prepare(self, claimed: Claimed) -> None:
-        """Render the row's mail; queue it for a sender, or first hash its password (in the background)."""
+        """Render the row's mail; queue it for a sender, or first store its password's hash (in the background)."""
         with _about(claimed):
             try:
                 mail = render(self.config, self.templates, claimed)
@@ -167,16 +165,14 @@ class Drain:
         self._progress.set()
 
     async def _prepare_credentials(self, claimed: Claimed, mail: OutgoingMail) -> None:
-        """Hash the new password off the event loop, then commit the hash and this attempt's Message-ID before the
-        mail may be sent: a crash at any instant leaves at most one password that works."""
+        """Commit the new password's hash and this attempt's Message-ID before the mail may be sent: a crash at any
+        instant leaves at most one password that works."""
         assert mail.password is not None
+        if self.halted():
+            return  # released with the rest; the next attempt mints another password
         try:
-            password_hash = await asyncio.get_running_loop().run_in_executor(self._hashing, hash_password,
-                                                                             mail.password)
-            if self.halted():
-                return  # released with the rest; the next attempt mints another password
             mine = await self._in_db(self._store_credentials, claimed.id, str(mail.message["Message-ID"]),
-                                     password_hash)
+                                     mail.password)
         except SQLAlchemyError as exc:
             self._error = self._error or exc
             return
@@ -190,8 +186,9 @@ class Drain:
         self._ready.put_nowait((claimed, mail))
         self._progress.set()
 
-    def _store_credentials(self, row_id: int, message_id: str, password_hash: str) -> bool:
+    def _store_credentials(self, row_id: int, message_id: str, password: str) -> bool:
         with self.sessions.begin() as session:
+            password_hash = hash_temporary(temporary_key(desk_secret(session, self.config)), password)
             return outbox.store_credentials(session, row_id, self.owner, message_id, password_hash)
 
     # Sending ----------------------------------------------------------------------------------------------------

@@ -37,9 +37,11 @@ def test_to_carries_the_customers_display_name(desk: Desk) -> None:
 @pytest.mark.parametrize("name", [
     "=?utf-8?q?Marta=0D=0ABcc=3A_victim=40example=2Enet?=",  # CR LF decoded from an encoded word
     '"Ruiz, \\"Marta\\" <victim@example.net>"',  # quotes, a comma and an address inside the name
+    # Encoded twice: decoded once on the way in, a literal encoded word with CR LF that folding would decode again.
+    "=?utf-8?b?PT91dGYtOD9xP01hcnRhPTBEPTBBQmNjPTNBX3ZpY3RpbT00MGV4YW1wbGU9MkVuZXQ9MEQ9MEE9MEQ9MEFIb2xhPz0=?=",
 ])
 def test_a_hostile_display_name_cannot_add_headers_or_recipients(desk: Desk, name: str) -> None:
-    desk.deliver(FIRST.replace("From: Marta Ruiz <", f"From: {name} <"))
+    desk.deliver(FIRST.replace("From: Marta Ruiz <", f"From: {name} <").replace("Subject: ", f"Subject: {name} ", 1))
     desk.run_once()
 
     sent = desk.sent_to(CUSTOMER)

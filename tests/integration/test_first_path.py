@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from mailbot.desk.models import Case, Contact, Entry, Outbox, OutboxStatus, Outcome, Priority, Receipt, State
@@ -73,10 +72,13 @@ def test_first_time_customer_gets_a_case_credentials_and_an_acknowledgement(desk
 
     with desk.session() as session:
         contact = session.scalars(select(Contact)).one()
-        assert PasswordHasher().verify(contact.password_hash, password)  # type: ignore[arg-type]
         assert contact.must_change_password and contact.credentials_sent_at is not None
+        password_hash = contact.password_hash
         stored = [repr(row.__dict__) for table in (Outbox, Entry, Contact) for row in session.scalars(select(table))]
         assert not any(password in row for row in stored), "the temporary password must never be stored in clear"
+    assert password_hash is not None and password_hash.startswith("$mbk1$"), "a keyed hash (docs/passwords.md)"
+    assert desk.password_verifies(password_hash, password)
+    assert not desk.password_verifies(password_hash, password[:-1] + ("x" if password[-1] != "x" else "y"))
 
 
 @sqlite_only

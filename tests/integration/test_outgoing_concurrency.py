@@ -12,20 +12,19 @@ from collections.abc import Callable, Iterator
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mailbot.desk import cases
 from mailbot.desk.accounts import get_or_create_contact
-from mailbot.desk.models import MailKind, OutboxStatus
+from mailbot.desk.models import Contact, MailKind, OutboxStatus
 from mailbot.desk.outbox import credentials_context, enqueue_reply
 from mailbot.mail.parse import parse_message
-from mailbot.runners import drain
 from mailbot.runners.drain import DrainReport
 from mailbot.servers.ports import free_port
 from tests.conftest import CREDENTIALS, Desk
 from tests.integration.test_first_path import mail
 from tests.integration.test_outgoing import (  # noqa: F401 - `runners` is a fixture
-    MakeRunner, customers, message_ids, queue_acks, rows, runners, with_connections,
+    MakeRunner, customers, message_ids, password_in, queue_acks, rows, runners, with_connections,
 )
 
 
@@ -152,36 +151,27 @@ def queue_credentials(desk: Desk, addresses: list[str]) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_acknowledgements_go_out_while_the_passwords_of_earlier_credentials_are_still_hashing(
-    desk: Desk, runners: MakeRunner, monkeypatch: pytest.MonkeyPatch
+def test_credentials_and_acknowledgements_mixed_all_go_out_each_password_under_its_keyed_hash(
+    desk: Desk, runners: MakeRunner
 ) -> None:
-    """Six credentials mails queued first, more than the hash pool and the connections: a hash that waits (here
-    until the acknowledgements are in) holds no acknowledgement back. Were acknowledgements queued behind the
-    hashes, none would arrive and the hashes would wait out their 20 s."""
-    queue_credentials(desk, [f"nuevo{n}@example.org" for n in range(6)])
+    """Six credentials mails queued first, more than the connections, and six acknowledgements behind them: one
+    drain sends all twelve, and each stored hash is the keyed one of the password its mail carried."""
+    addresses = [f"nuevo{n}@example.org" for n in range(6)]
+    queue_credentials(desk, addresses)
     acks = queue_acks(desk, customers(6))
-    hashes_may_finish = threading.Event()
-    real_hash = drain.hash_password
 
-    def slow_hash(password: str) -> str:
-        hashes_may_finish.wait(20)
-        return real_hash(password)
+    report = runners().drain()
 
-    monkeypatch.setattr(drain, "hash_password", slow_hash)
-    reports: list[DrainReport] = []
-    draining = threading.Thread(target=lambda: reports.append(runners().drain()))
-    draining.start()
-    deadline = time.monotonic() + 20
-    while len(desk.sink.captured) < len(acks) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    before_hashes = message_ids(desk.sink.captured)
-    hashes_may_finish.set()
-    draining.join(30)
-
-    assert sorted(before_hashes) == sorted(acks), "every acknowledgement, and nothing else, before any hash ended"
-    assert reports[0].sent == 12
+    assert report.sent == 12
     credentials = [c for c in desk.sink.captured if CREDENTIALS in str(c.message["Subject"])]
-    assert len(credentials) == 6
+    assert sorted(set(message_ids(desk.sink.captured)) - set(acks)) == sorted(message_ids(credentials))
+    with desk.session() as session:
+        stored = dict(session.execute(select(Contact.email, Contact.password_hash)
+                                      .where(Contact.email.in_(addresses))).all())
+    for captured in credentials:
+        password_hash = stored[captured.rcpt_tos[0]]
+        assert password_hash is not None and password_hash.startswith("$mbk1$")
+        assert desk.password_verifies(password_hash, password_in(captured))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from mailbot.demo import temporary_password
 from mailbot.desk.models import Contact, MailKind, Outbox, OutboxStatus, PortalSession, utcnow
+from mailbot.desk.password_hashes import ARGON2
 from mailbot.portal.app import create_app
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import SmtpCapture
@@ -59,6 +60,7 @@ def test_the_temporary_password_must_be_changed_first_then_no_longer_works(any_d
     with portal.desk.session() as session:
         contact = session.scalars(select(Contact).where(Contact.email == CUSTOMER)).one()
         assert not contact.must_change_password and contact.password_hash and NEW_PASSWORD not in contact.password_hash
+        assert contact.password_hash.startswith("$argon2id$"), "a chosen password keeps argon2id (docs/passwords.md)"
 
 
 @pytest.mark.parametrize(("new", "confirm", "message"), [
@@ -157,6 +159,16 @@ def test_a_successful_login_forgives_earlier_mistakes(portal: Portal) -> None:
     portal.login(CUSTOMER, "otra vez mal")
 
     assert portal.login(CUSTOMER).status_code == 303
+
+
+def test_a_temporary_password_kept_as_an_argon2_hash_before_the_keyed_one_still_logs_in(portal: Portal) -> None:
+    temporary = portal.passwords[CUSTOMER]
+    with portal.desk.session() as session:
+        session.execute(update(Contact).where(Contact.email == CUSTOMER).values(password_hash=ARGON2.hash(temporary)))
+        session.commit()
+
+    assert WRONG in portal.login(CUSTOMER, temporary + "x").text
+    assert portal.login(CUSTOMER, temporary).headers["location"] == f"{BASE}/password"
 
 
 def test_a_temporary_password_expires(portal: Portal) -> None:

@@ -6,12 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.desk.accounts import hash_password, mint_password
+from mailbot.desk.accounts import mint_password
+from mailbot.desk.password_hashes import hash_chosen, hash_temporary, temporary_key
 from mailbot.portal.passwords import MIN_LENGTH, problems, stamp, verify
 
 ADDRESS = "marta.ruiz@transportes.example.org"
 TEMPORARY = "9LT7PGcAdw3hfg2D"
-TEMPORARY_HASH = hash_password(TEMPORARY)
+KEY = temporary_key(b"desk secret of example.com")
+TEMPORARY_HASH = hash_temporary(KEY, TEMPORARY)
 
 
 @pytest.mark.parametrize(("new", "expected"), [
@@ -31,24 +33,27 @@ TEMPORARY_HASH = hash_password(TEMPORARY)
     pytest.param(f"x{ADDRESS.upper()}x", ["err_is_address"], id="the address in capitals"),
 ])
 def test_new_password_rules(new: str, expected: list[str]) -> None:
-    assert problems(new, ADDRESS, TEMPORARY_HASH) == expected
+    assert problems(KEY, new, ADDRESS, TEMPORARY_HASH) == expected
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.text(max_size=MIN_LENGTH - 1))
 def test_anything_shorter_than_twelve_is_refused_for_its_length(new: str) -> None:
-    assert problems(new, ADDRESS, None) == ["err_too_short"]
+    assert problems(KEY, new, ADDRESS, None) == ["err_too_short"]
 
 
-def test_verify_checks_the_argon2_hash_and_nothing_verifies_without_one() -> None:
+@pytest.mark.parametrize("scheme", [hash_chosen, lambda password: hash_temporary(KEY, password)],
+                         ids=["argon2id", "keyed"])
+def test_verify_checks_either_hash_and_nothing_verifies_without_one(scheme: object) -> None:
+    assert callable(scheme)
     password = mint_password()
-    password_hash = hash_password(password)
-    assert verify(password_hash, password)
-    assert not verify(password_hash, password + "x")
-    assert not verify(None, password)
-    assert not verify("not a hash", password)
+    password_hash = scheme(password)
+    assert verify(KEY, password_hash, password)
+    assert not verify(KEY, password_hash, password + "x")
+    assert not verify(KEY, None, password)
+    assert not verify(KEY, "not a hash", password)
 
 
 def test_the_stamp_changes_with_the_password() -> None:
-    assert stamp(hash_password("uno dos tres cuatro")) != stamp(hash_password("uno dos tres cuatro"))  # salted
+    assert stamp(hash_chosen("uno dos tres cuatro")) != stamp(hash_chosen("uno dos tres cuatro"))  # salted
     assert stamp(TEMPORARY_HASH) == stamp(TEMPORARY_HASH)
