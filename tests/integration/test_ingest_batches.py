@@ -131,3 +131,25 @@ def test_a_batch_reads_each_kind_of_lookup_once_whatever_its_size(desk: Desk, fo
     per_mail = [sql for sql in seen if sql.startswith("SELECT") and "entry.case_id = " in sql]
     assert per_mail == [], "a follow-up reads nothing of its case's history on its own"
     assert sum(sql.startswith("SAVEPOINT") for sql in seen) == 1, "one savepoint for the batch, none per mail"
+
+
+NEW_CASE_WASTE = {  # what a case opened by the mail needs not ask: it has no participants, entries or escalations yet
+    "its participants read": re.compile(r"^SELECT .* FROM participant WHERE \? = participant\.case_id"),
+    "its entry's attachments read": re.compile(r"^SELECT .* FROM attachment WHERE \? = attachment\.entry_id"),
+    "the case updated after its insert": re.compile(r'^UPDATE "case"'),
+}
+
+
+def new_case_statements(desk: Desk, customers: int) -> list[str]:
+    for n in range(customers):
+        desk.deliver(mail(f"<first-{n}@example.org>", f"Consulta {n}", sender=f"nuevo{n}@example.org"))
+    with statements() as seen:
+        verdicts = intake(desk)
+    assert [v.outcome for v in verdicts] == [Outcome.NEW_CASE] * customers
+    return seen
+
+
+def test_a_new_case_is_written_without_reading_back_what_it_just_wrote(desk: Desk) -> None:
+    seen = new_case_statements(desk, 4)
+    wasted = {name: sum(1 for sql in seen if pattern.search(sql)) for name, pattern in NEW_CASE_WASTE.items()}
+    assert wasted == dict.fromkeys(NEW_CASE_WASTE, 0), wasted

@@ -115,4 +115,5 @@ def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]
                                  EntryKind.CUSTOMER)
     cases.add_participants(inbound.session, case, inbound.copied())
     escalation.case_changed(inbound.session, config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
+    inbound.session.flush()  # one INSERT of the case as it stands (its id names the mails queued about it)
     return case, entry
