@@ -65,6 +65,7 @@ class EscalationDesk:
                                                                 priority), now=at)
             self._entry(session, case, Direction.IN, EntryKind.CUSTOMER, "Sigue sin firmar.", at)
             case_changed(session, self.config, case, Event.CUSTOMER_WROTE, at)
+            session.flush()  # open_case leaves the case unflushed until it stands whole, as the action does
             return case.id
 
     def customer_writes(self, case_id: int, at: datetime) -> None:

@@ -32,12 +32,12 @@ def get_or_create_contact(session: Session, email: str, name: str, account: str)
             contact.name = name
         return contact, False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
+    created = session.scalars(
         insert(Contact)
         .values(email=email, name=name, account=account, must_change_password=True)
         .on_conflict_do_nothing(index_elements=["email"])
-        .returning(Contact.id)
-    )
-    created = result.scalar_one_or_none() is not None
-    contact = session.scalars(select(Contact).where(Contact.email == email)).one()
-    return contact, created
+        .returning(Contact)  # the new row itself: no second query to read it
+    ).one_or_none()
+    if created is not None:
+        return created, True
+    return session.scalars(select(Contact).where(Contact.email == email)).one(), False  # another daemon's

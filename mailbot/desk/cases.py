@@ -37,6 +37,8 @@ def next_case_number(session: Session, prefix: str) -> str:
 
 
 def open_case(session: Session, prefix: str, new: NewCase, now: datetime | None = None) -> Case:
+    """The new case, added but not flushed: its entry and its escalation times are set before its one INSERT.
+    Its collections start empty, so reading them asks the database nothing."""
     now = now or utcnow()
     case = Case(
         number=next_case_number(session, prefix),
@@ -50,9 +52,12 @@ def open_case(session: Session, prefix: str, new: NewCase, now: datetime | None 
         linked_case_id=new.linked_to.id if new.linked_to else None,
         created_at=now,
         updated_at=now,
+        escalation_level=0,  # the column default, needed before the INSERT by escalation.case_changed
+        participants=[],
+        entries=[],
+        escalations=[],
     )
     session.add(case)
-    session.flush()
     return case
 
 
@@ -80,7 +85,8 @@ def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMai
     if mail.dropped_attachments:  # over [limits] max_attachment_size: the case says what was left out, and why
         body += "".join(f"\n[{note}]" for note in mail.dropped_attachments)
     entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject, text=body,
-                  message_id=mail.message_id, raw_sha256=raw_sha256, flags=[str(f) for f in mail.from_flags])
+                  message_id=mail.message_id, raw_sha256=raw_sha256, flags=[str(f) for f in mail.from_flags],
+                  attachments=[])  # loaded empty: what a template shows of it asks the database nothing
     for attachment in mail.attachments:
         digest = store_blob(storage, "attachments", attachment.data)
         entry.attachments.append(Attachment(filename=attachment.filename, content_type=attachment.content_type,

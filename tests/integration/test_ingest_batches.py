@@ -4,6 +4,7 @@ database (the race between daemons that needs PostgreSQL is test_scale_out's).""
 
 from __future__ import annotations
 
+import collections
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,3 +132,40 @@ def test_a_batch_reads_each_kind_of_lookup_once_whatever_its_size(desk: Desk, fo
     per_mail = [sql for sql in seen if sql.startswith("SELECT") and "entry.case_id = " in sql]
     assert per_mail == [], "a follow-up reads nothing of its case's history on its own"
     assert sum(sql.startswith("SAVEPOINT") for sql in seen) == 1, "one savepoint for the batch, none per mail"
+
+
+NEW_CASE_WASTE = {  # what a case opened by the mail needs not ask: it has no participants, entries or escalations yet
+    "its participants read": re.compile(r"^SELECT .* FROM participant WHERE \? = participant\.case_id"),
+    "its entry's attachments read": re.compile(r"^SELECT .* FROM attachment WHERE \? = attachment\.entry_id"),
+    "the case updated after its insert": re.compile(r'^UPDATE "case"'),
+}
+
+
+def new_case_statements(desk: Desk, customers: int, first: int = 0) -> list[str]:
+    """The statements of one intake of `customers` first-time customers' mails, numbered from `first`."""
+    for n in range(first, first + customers):
+        desk.deliver(mail(f"<first-{n}@example.org>", f"Consulta {n}", sender=f"nuevo{n}@example.org"))
+    with statements() as seen:
+        verdicts = intake(desk)
+    assert [v.outcome for v in verdicts] == [Outcome.NEW_CASE] * customers
+    return seen
+
+
+def test_a_new_case_is_written_without_reading_back_what_it_just_wrote(desk: Desk) -> None:
+    seen = new_case_statements(desk, 4)
+    wasted = {name: sum(1 for sql in seen if pattern.search(sql)) for name, pattern in NEW_CASE_WASTE.items()}
+    assert wasted == dict.fromkeys(NEW_CASE_WASTE, 0), wasted
+
+
+NEW_CASE_COST = {  # each new case's own statements: its writes, the credentials check and two rate-limit counts
+    'INSERT INTO contact': 1, 'SELECT contact.id, contact.email,': 1, 'UPDATE counter SET': 1, 'INSERT INTO "case"': 1,
+    'INSERT INTO entry': 1, 'SELECT contact.credentials_sent_at, EXISTS': 1, 'SELECT count(*) AS': 2,
+    'INSERT INTO outbox': 2}
+
+
+def test_what_a_new_case_costs_in_statements_is_fixed(desk: Desk) -> None:
+    two = new_case_statements(desk, 2)
+    eight = new_case_statements(desk, 8, first=2)  # the first intake's own set-up statements are not counted
+    growth = collections.Counter(" ".join(sql.split()[:3]) for sql in eight)
+    growth.subtract(" ".join(sql.split()[:3]) for sql in two)
+    assert {sql: n / 6 for sql, n in growth.items() if n > 0} == NEW_CASE_COST
