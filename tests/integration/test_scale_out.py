@@ -87,5 +87,5 @@ def test_three_daemons_share_the_work_and_one_killed_mid_way_loses_and_doubles_n
     # The one documented way to send twice: the killed daemon died between the server's acceptance and the
     # commit that marks its row sent. At most one row can be caught there per SMTP connection of that daemon.
     connections = desk.config.smtp.connections
-    assert len(per_recipient) == threads and all(n == 3 for n in doubled.values()), doubled
-    assert len(doubled) <= connections, doubled
+    assert len(per_recipient) == threads and all(3 <= n <= 4 for n in doubled.values()), doubled  # each mail ≤ 2×
+    assert sum(n - 2 for n in doubled.values()) <= connections, doubled  # one row per connection can be caught

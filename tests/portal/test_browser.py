@@ -63,14 +63,16 @@ class Demo:
         finally:
             box.close()
 
-    def wait_for_mail(self, subject_start: str, timeout: float = 30) -> EmailMessage:
+    def wait_for_mail(self, subject_start: str, to: str, timeout: float = 30) -> EmailMessage:
+        """The first mail to `to` whose subject starts so (the agents' notice of the case may come before it: the
+        outbox sends over several connections at once)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [m for m in self.sent() if str(m["Subject"]).startswith(subject_start)]
+            found = [m for m in self.sent() if str(m["Subject"]).startswith(subject_start) and to in str(m["To"])]
             if found:
                 return found[0]
             time.sleep(0.2)
-        raise AssertionError(f"no mail {subject_start!r} within {timeout} s; the demo said:\n" + "".join(self.lines))
+        raise AssertionError(f"no mail {subject_start!r} to {to} within {timeout} s; the demo said:\n" + "".join(self.lines))
 
     def entries(self, number: str) -> list[Entry]:
         config = load_config(self.root / "mailbot.toml", secrets=False)
@@ -211,7 +213,7 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
         assert "Registramos su solicitud como el caso CS0000006" in browser.page_source
         shot("request-sent")
 
-        ack = demo.wait_for_mail("[CS0000006]")
+        ack = demo.wait_for_mail("[CS0000006]", to=CUSTOMER)
         mails_after_reply = len(demo.sent())
         browser.find_element(By.CSS_SELECTOR, "header.site button.link").click()  # Cerrar sesión
         wait.until(lambda b: "notice=logged_out" in b.current_url)
