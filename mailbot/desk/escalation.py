@@ -12,7 +12,7 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 200  # cases per transaction of the pass
 LOCK = "escalation"
+# A case whose step failed (a bug, a queue taken out of the configuration) waits this long before it is tried again,
+# so that failing cases never fill every pass (passes take the longest due first) and starve the others.
+RETRY_FAILED = timedelta(minutes=15)
 
 
 class Event(enum.Enum):
@@ -194,8 +197,9 @@ def _pass_batch(session: Session, config: Config, seen: dict[int, datetime | Non
             # One flush per case, when its savepoint ends: what the step reads (entries, history) it does not write.
             with session.begin_nested(), session.no_autoflush:
                 _step(session, config, case, now, report)
-        except Exception:  # one case's bug must not stop the others; it stays due and is tried next pass
-            log.exception("escalation of %s failed; it is tried again at the next pass", case.number)
+        except Exception:  # one case's bug must not stop the others, nor fill the passes that come next
+            log.exception("escalation of %s failed; it is tried again in %s", case.number, RETRY_FAILED)
+            case.next_escalation_at = now + RETRY_FAILED
 
 
 def _step(session: Session, config: Config, case: Case, now: datetime, report: PassReport) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Exists, SQLColumnExpression, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
@@ -64,14 +64,9 @@ def password_reset_context(config: Config, queue: QueueConfig, contact: Contact)
 def credentials_in_flight(session: Session, contact: Contact) -> bool:
     """Whether a mail carrying a temporary password to `contact` is still to be sent (pending, claimed or not): one
     that was sent, went dead, bounced or was suppressed does not count."""
-    return bool(session.scalar(select(in_flight(contact.id))))
-
-
-def in_flight(contact_id: int | SQLColumnExpression[int]) -> Exists:
-    """The condition of `credentials_in_flight`, to ask it inside another query (`contact_id` may be a column)."""
-    return exists().where(Outbox.contact_id == contact_id,
-                          Outbox.kind.in_([k for k in MailKind if k.carries_password]),
-                          Outbox.status == OutboxStatus.PENDING)
+    return bool(session.scalar(select(exists().where(
+        Outbox.contact_id == contact.id, Outbox.kind.in_([k for k in MailKind if k.carries_password]),
+        Outbox.status == OutboxStatus.PENDING))))
 
 
 def entry_context(config: Config, entry: Entry) -> dict[str, Any]:

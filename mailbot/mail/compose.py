@@ -59,10 +59,16 @@ def address(name: str, addr: str) -> Address:
 
 def inert(text: str) -> str:
     """Text no header folding decodes again. A customer's name or subject arrives decoded once; a double-encoded
-    one, or a Message-ID, can still hold a literal RFC 2047 word ("=?utf-8?q?x=0D=0ABcc:...?="), which the email
+    one can still hold a literal RFC 2047 word ("=?utf-8?q?x=0D=0ABcc:...?="), which the email
     package would decode when it folds the header, writing its CR/LF as new header or body lines. "= ?" is no
     encoded word."""
     return text.replace("=?", "= ?")
+
+
+def plain_ids(ids: str | None) -> str:
+    """The customer's Message-IDs we may echo: one that holds an encoded word ("<a=?utf-8?q?=0D=0ABcc:...?=@x>"
+    looks valid) is left out rather than rewritten, since a rewritten id would thread under nothing anyway."""
+    return " ".join(one for one in (ids or "").split() if "=?" not in one)
 
 
 def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMessage:
@@ -75,10 +81,10 @@ def compose(envelope: Envelope, rendered: Rendered, date: datetime) -> EmailMess
         message["Reply-To"] = envelope.reply_to  # a list that munges Reply-To must not divert an agent's answer
     message["Date"] = format_datetime(date)
     message["Message-ID"] = envelope.message_id
-    if envelope.in_reply_to:  # the customer's ids: "<a=?utf-8?q?=0D=0ABcc:...?=@x>" is a valid-looking one
-        message["In-Reply-To"] = inert(envelope.in_reply_to)
-    if envelope.references:
-        message["References"] = inert(envelope.references)
+    if in_reply_to := plain_ids(envelope.in_reply_to):
+        message["In-Reply-To"] = in_reply_to
+    if references := plain_ids(envelope.references):
+        message["References"] = references
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to answer with out-of-office mail
     if envelope.case_number:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import cli, store
 from mailbot.desk import cases
-from mailbot.desk.escalation import Event, PassReport, case_changed, escalate_due
+from mailbot.desk.escalation import RETRY_FAILED, Event, PassReport, case_changed, escalate_due
 from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, MailKind, Outbox,
                                  OutboxStatus, Priority, State, utcnow)
 from mailbot.desk.survey import record_reply
@@ -165,6 +165,20 @@ def test_a_pass_takes_at_most_cases_per_pass_the_longest_due_first_and_the_next_
     assert [sorted(order[n:n + 4]) for n in (0, 4, 8)] == [sorted(first_due[n:n + 4]) for n in (0, 4, 8)], \
         "each case once, the longest due first"
     assert "more cases are due, the next pass takes them" in str(reports[0])
+
+
+def test_cases_whose_step_fails_are_tried_later_and_never_starve_the_others(desk: EscalationDesk) -> None:
+    bounded = replace(desk.config, escalation=replace(desk.config.escalation, cases_per_pass=2))
+    broken = [desk.open_case(bogota(23, 9, minute)) for minute in (1, 2)]  # due first
+    fine = desk.open_case(bogota(23, 9, 3))
+    with desk.sessions.begin() as session:  # a queue taken out of the configuration: their steps fail
+        session.execute(update(Case).where(Case.id.in_(broken)).values(queue="retirada"))
+    first = escalate_due(desk.sessions, bounded, bogota(23, 13))
+    second = escalate_due(desk.sessions, bounded, bogota(23, 13))
+    assert (first.levels, first.more, second.levels, second.more) == (0, True, 1, False)
+    assert desk.case(fine).escalation_level == 1
+    for case_id in broken:
+        assert desk.case(case_id).next_escalation_at == bogota(23, 13) + RETRY_FAILED, "tried again later"
 
 
 @sqlite_only

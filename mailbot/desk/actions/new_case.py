@@ -13,7 +13,7 @@ from .. import cases, escalation, survey
 from ..accounts import get_or_create_contact
 from ..agents import notify_agents
 from ..models import Case, Contact, Entry, EntryKind, MailKind, Outcome, utcnow
-from ..outbox import (ack_context, agent_notify_context, credentials_context, enqueue_reply, in_flight,
+from ..outbox import (ack_context, agent_notify_context, credentials_context, credentials_in_flight, enqueue_reply,
                       linked_context, stranger_context)
 from ..verdict import Verdict
 from .base import Inbound
@@ -78,10 +78,10 @@ def needs_credentials(session: Session, contact: Contact) -> bool:
     bulk mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
     answered case. The contact's row is locked first (PostgreSQL), so two daemons answering two mails of one
     contact at once queue one credentials mail, not two with two passwords."""
-    sent_at, in_flight_now = session.execute(
-        select(Contact.credentials_sent_at, in_flight(Contact.id)).where(Contact.id == contact.id).with_for_update()
-    ).one()  # one query: the lock, and whether a password mail is still to be sent
-    return sent_at is None and not in_flight_now
+    sent_at = session.scalar(select(Contact.credentials_sent_at).where(Contact.id == contact.id).with_for_update())
+    # A statement of its own, after the lock: one statement sees the data as it was when it began, so a check made
+    # in the locking statement itself would miss the row another daemon queued and committed while we waited.
+    return sent_at is None and not credentials_in_flight(session, contact)
 
 
 def _answered(inbound: Inbound) -> bool:
