@@ -17,6 +17,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error, InvalidHashError
 
+from .settings import derived_key
+
 # argon2id with OWASP's minimum (m = 19 MiB, t = 2, p = 1). The parameters are stored in each hash, so raising
 # them later needs no migration.
 ARGON2 = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -29,7 +31,7 @@ _TEMPORARY = re.compile(r"\$mbk1\$([A-Za-z0-9_-]{22})\$([A-Za-z0-9_-]{43})")
 def temporary_key(desk_secret: bytes) -> bytes:
     """The key of temporary-password hashes, derived from the desk secret (never the secret itself, which also
     signs agents' Message-IDs)."""
-    return hmac.new(desk_secret, _PURPOSE, hashlib.sha256).digest()
+    return derived_key(desk_secret, _PURPOSE)
 
 
 def hash_temporary(key: bytes, password: str) -> str:

@@ -1,7 +1,10 @@
-"""The desk secret that signs notification Message-IDs: configured, or generated once and kept in the database."""
+"""The desk secret that signs notification Message-IDs: configured, or generated once and kept in the database;
+and the keys of its own each other use derives from it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from sqlalchemy import select
@@ -27,3 +30,9 @@ def desk_secret(session: Session, config: Config) -> bytes:
                         .on_conflict_do_nothing(index_elements=["name"]))
         kept = session.scalars(select(Setting).where(Setting.name == DESK_SECRET)).one()
     return kept.value.encode()
+
+
+def derived_key(secret: bytes, purpose: bytes) -> bytes:
+    """A key for one `purpose` (survey links, temporary-password hashes, the portal's forms), derived from a secret:
+    never the secret itself, which also signs agents' Message-IDs, so no token of one use is a valid MAC of another."""
+    return hmac.new(secret, purpose, hashlib.sha256).digest()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ..config import Config
 from ..desk.models import Contact, PortalSession
 from ..desk.password_hashes import temporary_key
-from ..desk.settings import desk_secret
+from ..desk.settings import derived_key, desk_secret
 from ..desk.survey import survey_key
 from . import csrf, sessions
 from .database import Database
@@ -55,8 +53,7 @@ class Portal:
                      "again, and several portal processes need a shared one")
         # A key of the forms' own, derived: the desk secret also signs agents' Message-IDs, and a form token must
         # never be an HMAC a visitor can have that key compute over a text of their choosing.
-        key = hmac.new(secret.encode(), b"mailbot portal forms", hashlib.sha256).digest() if secret \
-            else secrets.token_bytes(32)
+        key = derived_key(secret.encode(), b"mailbot portal forms") if secret else secrets.token_bytes(32)
         db = Database(config.database_url)
         with db.write() as session:  # the desk secret the daemon signs survey links with (made if still missing)
             shared = desk_secret(session, config)

@@ -68,6 +68,7 @@ class Drain:
         self._error: Exception | None = None  # what stopped the drain: the database's error, or a bug
         self._accepted: set[int] = set()  # rows a server accepted: never released, whatever happens next
         self._preparing: set[asyncio.Task[None]] = set()
+        self._password_key: bytes | None = None  # temporary-password hashes' key, read at the first credentials mail
 
     async def run(self) -> DrainReport:
         """Every task ends in order — feed, senders, marks, leases, release — whatever stopped the drain, so no
@@ -188,7 +189,9 @@ class Drain:
 
     def _store_credentials(self, row_id: int, message_id: str, password: str) -> bool:
         with self.sessions.begin() as session:
-            password_hash = hash_temporary(temporary_key(desk_secret(session, self.config)), password)
+            if self._password_key is None:  # read once per drain: the desk secret does not change under it
+                self._password_key = temporary_key(desk_secret(session, self.config))
+            password_hash = hash_temporary(self._password_key, password)
             return outbox.store_credentials(session, row_id, self.owner, message_id, password_hash)
 
     # Sending ----------------------------------------------------------------------------------------------------
