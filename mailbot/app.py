@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import store
 from .config import Config
 from .runners.doorbell import Doorbell
+from .runners.parse_ahead import ParseAhead
 from .templates import Templates
 
 
@@ -20,6 +21,7 @@ class App:
     sessions: sessionmaker[Session]
     templates: Templates
     doorbell: Doorbell
+    parse_ahead: ParseAhead = field(default_factory=ParseAhead)  # a worker process, started at the first backlog
 
     @classmethod
     def open(cls, config: Config) -> App:
@@ -28,4 +30,5 @@ class App:
         return cls(config, engine, store.session_factory(engine), Templates(config.templates_path), Doorbell())
 
     def close(self) -> None:
+        self.parse_ahead.close()
         self.engine.dispose()

@@ -10,6 +10,7 @@ taken again with a savepoint per message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from .. import logs
 from ..config import Config, QueueConfig
 from ..errors import first_line
 from ..mail.classify import Ours, classify
-from ..mail.parse import InboundMail, ParseError, ParseLimits, parse_message
+from ..mail.parse import InboundMail, ParseLimits, parse_or_reason
 from ..mail.source import Fetched
 from . import threads
 from .settings import desk_secret
@@ -40,14 +41,15 @@ Identity = tuple[str, str]  # (Message-ID or "", content fingerprint)
 
 
 def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: str, uidvalidity: int,
-                 batch: list[Fetched]) -> list[Verdict]:
+                 batch: list[Fetched], parsed: Mapping[int, InboundMail | str] | None = None) -> list[Verdict]:
     """A verdict for every message of the batch, written in `session`; the caller commits, then moves the mail.
 
     A message already in the ledger (a crash after the commit and before the move) is not processed again. The
     batch is first taken whole, under one savepoint: lookups read for all its mails at once, receipts inserted
     together. If anything in it fails (a message whose action raises, a copy another daemon committed meanwhile),
     that savepoint is rolled back and the batch is taken again one message at a time, each under a savepoint of
-    its own, so only the failing message is quarantined or recorded as a duplicate."""
+    its own, so only the failing message is quarantined or recorded as a duplicate. `parsed` holds, by UID, what
+    a worker process already made of the messages (runners/parse_ahead.py); the others are parsed here."""
     known = {
         receipt.uid: receipt
         for receipt in session.scalars(
@@ -55,8 +57,10 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
                                   Receipt.uid.in_([item.uid for item in batch]))
         )
     }
-    limits = ParseLimits(max_attachment_size=config.limits.max_attachment_size)
-    fresh = [(_Key(mailbox, uidvalidity, item.uid), item.error or _parse(item.raw, limits))
+    limits = parse_limits(config)
+    ready = parsed or {}
+    fresh = [(_Key(mailbox, uidvalidity, item.uid),
+              item.error or (ready[item.uid] if item.uid in ready else parse_or_reason(item.raw, limits)))
              for item in batch if item.uid not in known]
     ours = _ours(config, queue, desk_secret(session, config))
     with durable_together():  # the raw mails and attachments: on disk before the caller's commit refers to them
@@ -78,6 +82,10 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
             else:
                 log.info("%s (%s): %s", verdict.outcome.value, verdict.rule, verdict.reason)
     return [_from_receipt(session, known[item.uid]) if item.uid in known else done[item.uid] for item in batch]
+
+
+def parse_limits(config: Config) -> ParseLimits:
+    return ParseLimits(max_attachment_size=config.limits.max_attachment_size)
 
 
 @dataclass(frozen=True)
@@ -145,17 +153,6 @@ class _Ledger:
 
 def _identity(mail: InboundMail) -> Identity:
     return (mail.message_id or "", mail.fingerprint)
-
-
-def _parse(raw: bytes, limits: ParseLimits) -> InboundMail | str:
-    """The parsed mail, or the reason it cannot be parsed."""
-    try:
-        return parse_message(raw, limits)
-    except ParseError as exc:
-        return str(exc)  # one line that says what is wrong ("nested deeper than 20 levels", "not an e-mail: …")
-    except Exception as exc:  # a parser bug must not stop the batch either
-        log.exception("parsing failed")
-        return f"parsing failed: {type(exc).__name__}: {first_line(exc)}"
 
 
 class _Pass:

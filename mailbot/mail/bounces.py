@@ -58,6 +58,9 @@ def parse_bounce(raw: bytes) -> Bounce | None:
     e.g. RFC 8098 disposition-notification), success reports (Action: delivered, relayed, expanded), and a
     server-format bounce that a person forwarded (it does not come from the mail system).
     """
+    head = BytesHeaderParser().parsebytes(raw)  # most mail is no bounce: its headers say so without a full parse
+    if head.get_content_type() != "multipart/report" and not _from_mail_system(head):
+        return None
     msg = message_from_bytes(raw)  # compat32 Messages: what flufl.bounce's detectors read
     parts = list(leaf_parts(msg))
     if msg.get_content_type() == "multipart/report":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -17,12 +18,16 @@ from typing import cast
 
 from inscriptis import get_text
 
+from ..errors import first_line
 from .addresses import address_list
 from .charsets import clean, decode_bytes, decode_words, unfold
 from .sanitize import ELLIPSIS, one_line
 from .sender import EncodedWordInAddress, FromFlag, read_sender
 
-__all__ = ["Attachment", "FromFlag", "InboundMail", "ParseError", "ParseLimits", "leaf_parts", "parse_message"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Attachment", "FromFlag", "InboundMail", "ParseError", "ParseLimits", "leaf_parts", "parse_message",
+           "parse_or_reason"]
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 MAX_MESSAGE_ID = 255  # the database columns' width; RFC 5322 sets no limit, real ids are far shorter
@@ -155,6 +160,18 @@ def parse_message(raw: bytes, limits: ParseLimits = ParseLimits()) -> InboundMai
         from_flags=sender.flags,
         dropped_attachments=tuple(dropped),
     )
+
+
+def parse_or_reason(raw: bytes, limits: ParseLimits = ParseLimits()) -> InboundMail | str:
+    """The parsed mail, or the one-line reason it cannot be parsed (its quarantine reason): a parser bug must not
+    stop the batch either."""
+    try:
+        return parse_message(raw, limits)
+    except ParseError as exc:
+        return str(exc)  # "nested deeper than 20 levels", "not an e-mail: …"
+    except Exception as exc:
+        log.exception("parsing failed")
+        return f"parsing failed: {type(exc).__name__}: {first_line(exc)}"
 
 
 def _parse_tree(raw: bytes, max_depth: int) -> Message:

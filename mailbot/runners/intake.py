@@ -21,7 +21,7 @@ from .. import metrics
 from ..app import App
 from ..config import QueueConfig
 from ..desk import quarantine
-from ..desk.ingest import ingest_batch
+from ..desk.ingest import ingest_batch, parse_limits
 from ..desk.models import CrashCount, MailboxState, utcnow
 from ..desk.verdict import Verdict
 from ..errors import first_line
@@ -29,6 +29,7 @@ from ..locks import AdvisoryLock
 from ..mail.imap_source import ImapSource
 from ..mail.source import Fetched, MailSource, SourceUnavailable, WaitsForMail
 from .base import Backoff, OutageLog, Runner, Unavailable, guarded
+from .parse_ahead import Parsed
 
 log = logging.getLogger(__name__)
 # With the batch it first died in, a message may kill the daemon three times, not four (Mailman's MAX_BAK_COUNT).
@@ -139,7 +140,9 @@ class IntakeRunner(Runner):
         times. Failures this process catches clear the mark: an outage is not a crash."""
         verdicts: list[Verdict] = []
         crashed_to = self._open_mailbox(source.uidvalidity)
-        for batch in source.batches(self.app.config.daemon.batch_size):
+        batches = self.app.parse_ahead.batches(source.batches(self.app.config.daemon.batch_size),
+                                               parse_limits(self.app.config))
+        for batch, parsed in batches:
             suspects = [item for item in batch.items if crashed_to is not None and item.uid <= crashed_to]
             rest = batch.items[len(suspects):]
             done: list[Verdict] = []
@@ -148,7 +151,7 @@ class IntakeRunner(Runner):
                     done += self._ingest_alone(batch.uidvalidity, item)
                 if rest:
                     self._mark_in_flight(rest[-1].uid)
-                    done += self._ingest(batch.uidvalidity, rest)
+                    done += self._ingest(batch.uidvalidity, rest, parsed)
                 folder_uids = source.settle([v.uid for v in done if not v.quarantined],
                                             [v.uid for v in done if v.quarantined])
             except Exception:
@@ -162,11 +165,11 @@ class IntakeRunner(Runner):
                 break
         return verdicts
 
-    def _ingest(self, uidvalidity: int, items: list[Fetched]) -> list[Verdict]:
+    def _ingest(self, uidvalidity: int, items: list[Fetched], parsed: Parsed | None = None) -> list[Verdict]:
         """One transaction for the batch; the outgoing runner is woken once it has committed."""
         started = time.monotonic()
         with self.app.sessions() as session:
-            verdicts = ingest_batch(session, self.app.config, self.queue, self.key, uidvalidity, items)
+            verdicts = ingest_batch(session, self.app.config, self.queue, self.key, uidvalidity, items, parsed)
             quarantine.describe(session, self.key, uidvalidity, items, verdicts)
             changed = any(v.case_id is not None for v in verdicts)
             if changed:

@@ -1,0 +1,100 @@
+"""On a backlog the next batch is parsed in a worker process while the current one is written; the verdicts are
+the ones the in-process parse gives, and a worker that dies costs nothing but the overlap."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.app import App
+from mailbot.desk.models import Case, Outcome
+from mailbot.mail.parse import InboundMail, ParseLimits
+from mailbot.mail.source import Batch, Fetched, SourceUnavailable
+from mailbot.runners.intake import IntakeRunner
+from mailbot.runners.parse_ahead import ParseAhead
+from tests.conftest import Desk
+from tests.integration.test_first_path import mail
+
+NOT_A_MAIL = b"\x00\x01\x02 no headers at all\n"
+
+
+def desk_mails() -> list[bytes]:
+    """Seven mails over four batches of two: new cases, one follow-up (three batches after its case), one mail
+    that cannot be parsed."""
+    mails = [mail(f"<m{n}@example.org>", f"Consulta {n}", sender=f"cliente{n}@example.org") for n in range(5)]
+    mails.insert(3, NOT_A_MAIL.decode("latin-1"))
+    mails.append(mail("<m6@example.org>", "RE: Consulta 0", sender="cliente0@example.org",
+                      extra="In-Reply-To: <m0@example.org>\n"))
+    return [m.encode("latin-1") for m in mails]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_backlog_is_parsed_ahead_in_a_worker_with_the_verdicts_of_the_in_process_parse(desk: Desk) -> None:
+    for raw in desk_mails():
+        desk.deliver(raw)
+    config = desk.config
+    app = App.open(replace(config, daemon=replace(config.daemon, batch_size=2)))
+    try:
+        verdicts = IntakeRunner(app, app.config.queues[0]).once()
+        parsed_ahead = app.parse_ahead.parsed
+    finally:
+        app.close()
+
+    assert parsed_ahead == 5  # batches 2, 3 and 4; the first is parsed in-process (the unparseable one too)
+    assert [v.outcome for v in verdicts] == [Outcome.NEW_CASE] * 3 + [Outcome.QUARANTINE] + [Outcome.NEW_CASE] * 2 \
+        + [Outcome.FOLLOW_UP]
+    assert verdicts[3].reason.startswith("not an e-mail"), verdicts[3].reason
+    assert verdicts[6].case_number == verdicts[0].case_number
+    with desk.session() as session:
+        assert len(session.scalars(select(Case)).all()) == 5
+    assert len(desk.folder("Procesados")) == 6 and len(desk.folder("Cuarentena")) == 1
+
+
+def batches(count: int) -> Iterator[Batch]:
+    for n in range(count):
+        raw = mail(f"<b{n}@example.org>", f"Lote {n}").encode()
+        yield Batch(1, [Fetched(n + 1, raw)])
+
+
+def test_a_worker_that_dies_leaves_the_batches_to_the_in_process_parse_and_is_reported_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ahead = ParseAhead()
+    seen: list[dict[int, InboundMail | str]] = []
+    try:
+        with caplog.at_level(logging.ERROR, "mailbot.runners.parse_ahead"):
+            for n, (_batch, parsed) in enumerate(ahead.batches(batches(5), ParseLimits())):
+                seen.append(parsed)
+                if n == 1:  # the worker has parsed batch 2 and is given batch 3 next: it dies first
+                    for child in multiprocessing.active_children():
+                        os.kill(child.pid or 0, signal.SIGKILL)
+                        child.join(10)
+                    time.sleep(0.2)
+    finally:
+        ahead.close()
+
+    assert [sorted(p) for p in seen] == [[], [2], [], [], []]  # batch 2 came from the worker; after its death none
+    assert isinstance(seen[1][2], InboundMail) and seen[1][2].raw.startswith(b"From:")  # its raw put back
+    assert len([r for r in caplog.records if "parsing worker failed" in r.getMessage()]) == 1
+    assert multiprocessing.active_children() == []
+
+
+def test_a_source_that_fails_fetching_the_next_batch_still_hands_out_the_current_one_first() -> None:
+    def failing() -> Iterator[Batch]:
+        yield from batches(1)
+        raise SourceUnavailable("mailbox: the connection dropped")
+
+    ahead = ParseAhead()
+    handed: list[int] = []
+    with pytest.raises(SourceUnavailable, match="dropped"):
+        for batch, _parsed in ahead.batches(failing(), ParseLimits()):
+            handed += [item.uid for item in batch.items]
+    ahead.close()
+    assert handed == [1]
