@@ -17,12 +17,14 @@ def notify_agents(session: Session, config: Config, queue: QueueConfig, kind: Ma
                   case: Case | None, secret: bytes, *, except_to: str = "") -> list[Outbox]:
     """Queue `kind` to each of the queue's agent recipients but `except_to` (the agent whose mail caused it).
     Agents are never rate-limited."""
+    if not secret:
+        raise ValueError("notify_agents needs the desk secret: an unsigned notification cannot be answered")
     rows = []
     for recipient in queue.agent_recipients:
         if recipient.lower() == except_to.lower():
             continue
         message_id = (signed_message_id(config.desk.message_id_domain, case.number, recipient, secret)
-                      if case is not None and secret else None)
+                      if case is not None else None)
         rows.append(enqueue(session, config, queue, kind, recipient, context, case, in_reply_to=None, references=[],
                             message_id=message_id))
     return rows

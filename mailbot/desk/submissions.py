@@ -26,6 +26,7 @@ from .actions import Inbound, action_for
 from .threads import relation
 from .models import Case, CaseRequest, Contact, MailKind, Outbox, utcnow
 from .outbox import credentials_in_flight, enqueue, password_reset_context
+from .settings import desk_secret
 from .verdict import Verdict
 
 # Recorded on the raw message, so that an admin reading it knows it was typed in the portal, not mailed.
@@ -117,7 +118,7 @@ def _act(session: Session, config: Config, queue: QueueConfig, mail: InboundMail
     """The action the table names for a customer's mail, on a case or not: the mail path's own code and its rules
     (a closed case gives a new linked one, exactly as a mail reply would)."""
     action = action_for(PORTAL.route, relation(config, queue, case, mail.from_addr or ""))
-    return action(Inbound(session, config, queue, 0, mail, PORTAL, case))
+    return action(Inbound(session, config, queue, 0, mail, PORTAL, case, desk_secret(session, config)))
 
 
 def _as_mail(config: Config, contact: Contact, queue: QueueConfig, subject: str, text: str,

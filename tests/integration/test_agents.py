@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mailbot.desk import submissions
 from mailbot.desk.models import (Case, Contact, Entry, EntryKind, MailKind, Outbox, OutboxStatus, Outcome, Priority,
                                  State)
 from tests.conftest import DESK_ADDRESS, OUR_DOMAIN, Desk
@@ -407,3 +408,32 @@ def test_an_attachment_over_the_limit_is_dropped_with_a_note_on_the_case(agents_
     entry = people(the_case(desk))[0]
     assert [a.filename for a in entry.attachments] == ["foto.png"]
     assert "RUT.pdf" in entry.text and "dropped" in entry.text
+
+
+@sqlite_only
+@pytest.mark.parametrize("how", ["reply", "new request"])
+def test_an_agent_answers_the_notification_of_what_a_customer_wrote_on_the_portal(agents_desk: Desk, how: str) -> None:
+    desk = agents_desk
+    desk.deliver(FIRST)
+    desk.run_once()
+    desk.sink.clear()
+    with desk.session() as session:
+        customer = session.scalars(select(Contact).where(Contact.email == CUSTOMER)).one()
+        if how == "reply":
+            case = session.scalars(select(Case).where(Case.number == "CS0000001")).one()
+            verdict = submissions.reply(session, desk.config, customer, case, "Sigue sin funcionar.")
+        else:
+            verdict = submissions.open_request(session, desk.config, customer,
+                                               submissions.NewRequest("mesadeayuda", "Otra", "Necesito ayuda."))
+        session.commit()
+    desk.run_once()
+    told = notification(desk)
+    assert told["Subject"].startswith(f"[{verdict.case_number}]")
+    desk.sink.clear()
+
+    desk.deliver(reply_of(AGENT, told, "Buenos días, Marta: reinstale el controlador.", "<portal-r1@example.com>"))
+    desk.run_once()
+
+    (answer,) = desk.sent_to(CUSTOMER)
+    assert "reinstale el controlador" in body(answer.message)
+    assert [e.kind for e in people(the_case(desk, verdict.case_number or ""))][-1] is EntryKind.AGENT_REPLY

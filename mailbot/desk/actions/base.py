@@ -27,7 +27,7 @@ class Inbound:
     mail: InboundMail
     decision: Decision
     case: Case | None  # the case it threads onto (desk/threads.py), or None
-    secret: bytes = field(repr=False, default=b"")  # the desk secret: signs the agents' notification ids
+    secret: bytes = field(repr=False)  # the desk secret: signs the agents' notification ids, from any path
     lookups: Lookups | None = None  # what ingest read for the whole batch (desk/lookups.py); None: ask the database
 
     @cached_property
