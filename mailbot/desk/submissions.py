@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
 from ..mail.classify import Decision, Route
+from ..mail.compose import address, inert
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail, parse_message
 from .actions import Inbound, action_for
@@ -125,9 +125,9 @@ def _as_mail(config: Config, contact: Contact, queue: QueueConfig, subject: str,
              uploads: Sequence[Upload]) -> InboundMail:
     """The message the customer would have mailed, with a Message-ID of ours, parsed as any mail is."""
     message = EmailMessage()
-    message["From"] = Address(display_name=contact.name, addr_spec=contact.email)
+    message["From"] = address(contact.name, contact.email)  # names and subjects came from mail: kept inert
     message["To"] = queue.address
-    message["Subject"] = " ".join(subject.split())  # one line: a header cannot carry a line break
+    message["Subject"] = inert(" ".join(subject.split()))  # one line: a header cannot carry a line break
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = new_message_id(config.desk.message_id_domain)
     message[CHANNEL_HEADER] = "portal"

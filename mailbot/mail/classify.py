@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .authresults import verified_domain_pass
+from .authresults import verified_sender_pass
 from .bounces import parse_bounce
 from .message_ids import MAILBOT_HEADER, is_ours, signed_case
 from .parse import InboundMail
@@ -117,7 +117,7 @@ def _out_of_office_subject(mail: InboundMail, _ours: Ours) -> bool:
 def agent_proof(mail: InboundMail, ours: Ours) -> tuple[str, str | None] | None:
     """How an agent's mail proves it is theirs: ("signed reference", the case it names) when it references a
     notification id signed for this agent (or for the agents' list), ("dkim" | "spf", None) when a trusted
-    Authentication-Results header passes for the agent's domain (RFC 8601); None without proof."""
+    Authentication-Results header passes for the agent's own address (RFC 8601); None without proof."""
     agent = _sender(mail)
     if agent not in ours.agents or not ours.secret:
         return None
@@ -128,7 +128,7 @@ def agent_proof(mail: InboundMail, ours: Ours) -> tuple[str, str | None] | None:
             if case_number is not None:
                 return "signed reference", case_number
     results = [value for name, value in mail.headers if name == "authentication-results"]
-    method = verified_domain_pass(results, ours.trusted_authserv_ids, agent.rpartition("@")[2])
+    method = verified_sender_pass(results, ours.trusted_authserv_ids, agent)
     return (method, None) if method else None
 
 

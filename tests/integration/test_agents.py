@@ -171,7 +171,8 @@ def test_a_trusted_dkim_pass_proves_an_agent_without_a_reference(agents_desk: De
     desk.run_once()
     desk.sink.clear()
     desk.deliver(mail("<dkim@example.com>", "RE: [CS0000001] No puedo firmar", "Ya lo revisamos.", sender=AGENT,
-                      extra="Authentication-Results: mx.example.com; dkim=pass header.d=example.com\n"))
+                      extra=f"Authentication-Results: mx.example.com; dkim=pass header.d=example.com "
+                            f"header.i={AGENT}\n"))
 
     desk.run_once()
 

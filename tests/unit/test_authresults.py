@@ -1,4 +1,4 @@
-"""Unit tests for mailbot.mail.authresults: which Authentication-Results headers prove an agent's domain."""
+"""Unit tests for mailbot.mail.authresults: which Authentication-Results headers prove an agent's own address."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.mail.authresults import verified_domain_pass
+from mailbot.mail.authresults import verified_sender_pass
 
 TRUSTED = ["mx.example.com"]
-AGENTS = "example.org"
+AGENT = "agente@example.org"
 
 OPENDKIM = (
     "mx.example.com; dkim=pass (2048-bit key; unprotected) header.d=example.org header.i=@example.org"
@@ -33,63 +33,69 @@ RSPAMD = (
 
 
 @pytest.mark.parametrize(
-    ("headers", "trusted", "domain", "expected"),
+    ("headers", "trusted", "address", "expected"),
     [
-        ([OPENDKIM], TRUSTED, AGENTS, "dkim"),
-        ([RSPAMD], TRUSTED, AGENTS, "dkim"),
-        ([EXCHANGE_STYLE], TRUSTED, AGENTS, "dkim"),
-        # Gmail-style: the DKIM clause names only header.i, so the proof is SPF's smtp.mailfrom address.
-        ([GMAIL_STYLE], TRUSTED, AGENTS, "spf"),
-        (["mx.example.com; spf=pass smtp.mailfrom=example.org"], TRUSTED, AGENTS, "spf"),
-        (["mx.example.com; spf=pass header.from=example.org"], TRUSTED, AGENTS, "spf"),
-        (["mx.example.com; spf=pass smtp.mailfrom=agente@example.org; dkim=pass header.d=example.org"],
-         TRUSTED, AGENTS, "dkim"),
+        # SPF's pass for the agent's own address as envelope sender, or a DKIM signature whose AUID is the agent
+        ([RSPAMD], TRUSTED, AGENT, "spf"),
+        ([GMAIL_STYLE], TRUSTED, AGENT, "spf"),
+        (["mx.example.com; dkim=pass header.d=example.org header.i=agente@example.org"], TRUSTED, AGENT, "dkim"),
+        (["mx.example.com; spf=pass smtp.mailfrom=agente@example.org; dkim=pass header.i=agente@example.org"],
+         TRUSTED, AGENT, "dkim"),
         # case and a trailing dot do not matter
-        (["MX.Example.COM; DKIM=Pass header.d=Example.ORG."], TRUSTED, AGENTS, "dkim"),
-        ([OPENDKIM], ["MX.EXAMPLE.COM"], "EXAMPLE.ORG", "dkim"),
+        (["MX.Example.COM; SPF=Pass smtp.mailfrom=Agente@Example.ORG."], TRUSTED, AGENT, "spf"),
+        ([RSPAMD], ["MX.EXAMPLE.COM"], "AGENTE@EXAMPLE.ORG", "spf"),
         # several headers: the trusted one decides, untrusted ones are ignored
-        (["relay.example.net; dkim=pass header.d=example.org", OPENDKIM], TRUSTED, AGENTS, "dkim"),
+        (["relay.example.net; spf=pass smtp.mailfrom=otro@example.org", RSPAMD], TRUSTED, AGENT, "spf"),
+        # domain-level evidence proves the domain, not the person: any mailbox of it could have sent the mail
+        ([OPENDKIM], TRUSTED, AGENT, None),
+        ([EXCHANGE_STYLE], TRUSTED, AGENT, None),
+        (["mx.example.com; dkim=pass header.d=example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=juan.perez@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass header.from=example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=b@example.net header.from=agente@example.org"], TRUSTED, AGENT,
+         None),
+        (["mx.example.com; dkim=pass header.i=@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; dmarc=pass header.from=example.org"], TRUSTED, AGENT, None),
         # untrusted, failing, neutral or unrelated results prove nothing
-        ([OPENDKIM], ["relay.example.net"], AGENTS, None),
-        ([OPENDKIM], [], AGENTS, None),
-        (["relay.example.net; dkim=pass header.d=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=fail (bad signature) header.d=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=neutral (no key) header.d=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=temperror header.d=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; spf=softfail smtp.mailfrom=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=pass header.d=example.net"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=pass header.d=mail.example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=pass header.d=example.org.example.net"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=pass header.i=@example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dmarc=pass header.from=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; spf=pass smtp.helo=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; none"], TRUSTED, AGENTS, None),
-        ([], TRUSTED, AGENTS, None),
-        ([OPENDKIM], TRUSTED, "", None),
+        ([RSPAMD], ["relay.example.net"], AGENT, None),
+        ([RSPAMD], [], AGENT, None),
+        (["relay.example.net; spf=pass smtp.mailfrom=agente@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; dkim=fail (bad signature) header.i=agente@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; dkim=neutral (no key) header.i=agente@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=softfail smtp.mailfrom=agente@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=agente@example.org.example.net"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=agente@mail.example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.helo=example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; none"], TRUSTED, AGENT, None),
+        ([], TRUSTED, AGENT, None),
+        ([RSPAMD], TRUSTED, "", None),
+        ([RSPAMD], TRUSTED, "example.org", None),
         # malformed headers count as absent, never raise
-        (["spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org"], TRUSTED, AGENTS, None),
-        (["mx.example.com; dkim=pass header.d=example.org; ;;"], TRUSTED, AGENTS, None),
-        (["", "garbage ;;; ===", "mx.example.com;"], TRUSTED, AGENTS, None),
-        (["mx.example.com 2; dkim=pass header.d=example.org"], TRUSTED, AGENTS, None),  # unknown version
+        (["spf=pass smtp.mailfrom=agente@example.org"], TRUSTED, AGENT, None),
+        (["mx.example.com; spf=pass smtp.mailfrom=agente@example.org; ;;"], TRUSTED, AGENT, None),
+        (["", "garbage ;;; ===", "mx.example.com;"], TRUSTED, AGENT, None),
+        (["mx.example.com 2; spf=pass smtp.mailfrom=agente@example.org"], TRUSTED, AGENT, None),  # unknown version
     ],
     ids=[
-        "opendkim", "rspamd", "exchange-style", "gmail-style-spf", "spf-mailfrom-domain", "spf-header-from",
-        "dkim-preferred-over-spf", "case-and-trailing-dot", "trusted-id-case", "untrusted-header-ignored",
-        "untrusted-id", "no-trusted-ids", "only-untrusted-header", "dkim-fail", "dkim-neutral", "dkim-temperror",
-        "spf-softfail", "other-domain", "subdomain-is-not-the-domain", "look-alike-suffix", "header-i-only",
-        "dmarc-alone", "spf-helo-only", "none", "no-headers", "empty-domain", "no-authserv-id",
-        "trailing-garbage", "garbage", "unsupported-version",
+        "rspamd-spf", "gmail-style-spf", "dkim-auid", "dkim-preferred-over-spf", "case-and-trailing-dot",
+        "trusted-id-case", "untrusted-header-ignored", "opendkim-domain-only", "exchange-domain-only",
+        "dkim-header-d-only", "spf-bare-domain", "spf-another-mailbox", "spf-header-from", "spf-clause-header-from",
+        "header-i-domain-only", "dmarc-alone", "untrusted-id", "no-trusted-ids", "only-untrusted-header", "dkim-fail",
+        "dkim-neutral", "spf-softfail", "look-alike-suffix", "subdomain-is-not-the-domain", "spf-helo-only", "none",
+        "no-headers", "empty-address", "domain-is-no-address", "no-authserv-id", "trailing-garbage", "garbage",
+        "unsupported-version",
     ],
 )
-def test_verified_domain_pass(headers: list[str], trusted: list[str], domain: str, expected: str | None) -> None:
-    assert verified_domain_pass(headers, trusted, domain) == expected
+def test_verified_sender_pass(headers: list[str], trusted: list[str], address: str, expected: str | None) -> None:
+    assert verified_sender_pass(headers, trusted, address) == expected
 
 
-@given(st.lists(st.text(max_size=200), max_size=3), st.sampled_from(["example.org", "", "mx.example.com"]))
+@given(st.lists(st.text(max_size=200), max_size=3), st.sampled_from([AGENT, "", "example.org"]))
 def test_any_header_text_gives_a_method_or_none_and_never_raises(headers: list[str], domain: str) -> None:
-    assert verified_domain_pass(headers, TRUSTED, domain) in ("dkim", "spf", None)
+    assert verified_sender_pass(headers, TRUSTED, domain) in ("dkim", "spf", None)
 
 
-@given(st.text(alphabet="mx.example.com;=() dkimpasheaderd", max_size=120))
+@given(st.text(alphabet="mx.example.com;=() dkimpasheaderdi@agente", max_size=120))
 def test_near_miss_headers_never_raise(value: str) -> None:
-    assert verified_domain_pass([value], TRUSTED, AGENTS) in ("dkim", "spf", None)
+    assert verified_sender_pass([value], TRUSTED, AGENT) in ("dkim", "spf", None)
