@@ -48,7 +48,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "err_mismatch": "Las dos contraseñas nuevas no coinciden.",
         "reset_title": "Restablecer contraseña",
         "reset_intro": "Escriba la dirección de correo con la que se comunica con la mesa de ayuda y le enviaremos "
-                       "una contraseña temporal. Su contraseña actual deja de servir cuando se envía el correo.",
+                       "una contraseña temporal. Su contraseña actual sigue sirviendo hasta que entre con la temporal.",
         "reset_button": "Enviar una contraseña temporal",
         "reset_done": "Si esa dirección tiene un usuario en el portal, en unos minutos recibirá un correo con una "
                       "contraseña temporal, válida por {days} días.",
@@ -175,7 +175,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "err_mismatch": "The two new passwords differ.",
         "reset_title": "Reset password",
         "reset_intro": "Type the e-mail address you write to the help desk from and we will send you a temporary "
-                       "password. Your current password stops working when that mail is sent.",
+                       "password. Your current password keeps working until you sign in with the temporary one.",
         "reset_button": "Send a temporary password",
         "reset_done": "If that address has a portal user, you will receive a mail with a temporary password in a few "
                       "minutes, valid for {days} days.",

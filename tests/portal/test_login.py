@@ -251,6 +251,7 @@ def test_a_password_reset_mails_a_temporary_password_that_works_beside_the_old_o
     portal.logged_in(CUSTOMER)
     portal.post("/logout", {})
     portal.desk.sink.clear()
+    assert "sigue sirviendo hasta que entre con la temporal" in portal.get("/reset").text  # the page says so
 
     asked = portal.post("/reset", {"username": CUSTOMER.upper()})
     again = portal.post("/reset", {"username": CUSTOMER})
