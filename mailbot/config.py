@@ -313,7 +313,26 @@ def _resolve_sqlite(url: str, reader: Reader) -> str:
         raise reader.error("database.url", 'expected a "sqlite:///…" or "postgresql+psycopg://…" URL', url)
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str(reader.resolve(url[len(prefix) :]))
+    if url.startswith("postgresql"):
+        driver = _missing_driver(url)
+        if driver:
+            raise reader.error("database.url", f"needs the {driver} driver, which is not installed (pip install "
+                                              "'mailbot[postgresql]' installs psycopg)", url.split(":", 1)[0])
     return url
+
+
+def _missing_driver(url: str) -> str | None:
+    """The name of the database driver `url` needs when it cannot be imported (told with the file and the key, not
+    at the first connection), else None."""
+    from sqlalchemy import make_url  # here: reading a configuration imports no database code otherwise
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ModuleNotFoundError as exc:
+        return exc.name or "database"
+    except Exception:  # a malformed URL: the engine says what is wrong with it, with the file
+        return None
+    return None
 
 
 def _desk(table: Table) -> DeskConfig:

@@ -223,14 +223,19 @@ class Table:
     def _from_environment(self, key: str, name: str) -> str:
         if name not in os.environ:
             raise self.error(key, f"environment variable {name} is not set")
+        if not os.environ[name]:
+            raise self.error(key, f"environment variable {name} is empty")  # a login with it would only fail later
         return os.environ[name]
 
     def _from_file(self, key: str, name: str) -> str:
         path = self.reader.resolve(name)
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            value = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise self.error(key, f"cannot read {path}: {exc.strerror}") from None
+        if not value:
+            raise self.error(key, f"{path} is empty")
+        return value
 
     def done(self) -> None:
         """Refuse the first key no getter read, naming the known ones and the likeliest meant."""

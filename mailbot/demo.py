@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nThe daemon keeps running; append mail to IMAP user 'mesadeayuda' (password in "
               f"{root / PASSWORD_FILE}) on 127.0.0.1:{dovecot.port}. Ctrl-C stops everything.", flush=True)
         time.sleep(0.1)
-        return cli.main([*config, "run"])
+        return cli.main([*config, "run", "--hangup-stops"])  # a closed terminal stops the demo
     finally:
         if portal is not None:
             portal.terminate()  # SIGTERM: uvicorn finishes the requests in hand

@@ -32,7 +32,8 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
             if writer:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             elif not Path(path).exists():
-                raise SchemaError(f"no database at {path}; check [database] url, or run `mailbot run` first")
+                raise SchemaError(f"no database at {path}: on a new desk `mailbot db upgrade` creates it; on a "
+                                  "running one, check [database] url")
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; let SQLAlchemy emit BEGIN.

@@ -30,6 +30,8 @@ def register(commands: Any) -> None:
     run.add_argument("--once", action="store_true",
                      help="one pass of every runner (each mailbox, the scheduler's jobs, the whole outbox), then "
                           "exit; 1 if anything was unavailable or a template kept a mail from being sent")
+    # The demo runs in a terminal: closing it (SIGHUP) must stop everything, not reload. Not for operators.
+    run.add_argument("--hangup-stops", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(handler=cmd_run)
 
 
@@ -45,7 +47,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             if problems:
                 raise UserError("; ".join(problems))
             return EXIT_OK
-        signals = _Signals()
+        signals = _Signals(hangup_stops=args.hangup_stops)
         while True:
             app = App.open(config)
             try:
@@ -65,12 +67,12 @@ class _Signals:
     """SIGTERM and SIGINT stop the daemon; SIGHUP ends the runners' generation so they start again on a
     reloaded configuration (Mailman's master passes SIGHUP on the same way). Either lets the pass in hand end."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hangup_stops: bool = False) -> None:
         self.stopping = threading.Event()
         self.generation = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
-        signal.signal(signal.SIGHUP, lambda *_: self.generation.set())
+        signal.signal(signal.SIGHUP, self._stop if hangup_stops else lambda *_: self.generation.set())
 
     def _stop(self, *_: object) -> None:
         self.stopping.set()

@@ -102,7 +102,7 @@ def test_a_missing_sqlite_database_fails_and_is_not_created(tmp_path: Path) -> N
 
     check = check_database(f"sqlite:///{path}")
 
-    assert not check.ok and f"no database at {path}" in check.detail
+    assert not check.ok and f"no database at {path}" in check.detail and "mailbot db upgrade" in check.detail
     assert not path.exists()
 
 

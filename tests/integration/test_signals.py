@@ -57,14 +57,14 @@ def sqlite_desk(tmp_path: Path, dovecot: PrivateDovecot, sink: SmtpCapture) -> D
 
 
 @pytest.fixture
-def start_daemon(sqlite_desk: Desk) -> Iterator[Callable[[], subprocess.Popen[str]]]:
+def start_daemon(sqlite_desk: Desk) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start `mailbot run` on the desk's configuration as it is when called; killed at the end if still running."""
     started: list[subprocess.Popen[str]] = []
 
-    def start() -> subprocess.Popen[str]:
+    def start(*options: str) -> subprocess.Popen[str]:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         started.append(subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", str(sqlite_desk.config_path), "run"],
+            [sys.executable, "-m", "mailbot", "--config", str(sqlite_desk.config_path), "run", *options],
             env=env, stderr=subprocess.PIPE, text=True))
         return started[-1]
 
@@ -126,3 +126,13 @@ def test_sighup_keeps_the_running_configuration_when_the_new_one_does_not_load(
     log = daemon.stderr.read()
     assert "SIGHUP: the configuration no longer loads, keeping the running one" in log
     assert "SIGHUP: configuration reloaded from" in log
+
+
+def test_the_demos_daemon_stops_on_sighup_as_a_closed_terminal_means(
+    sqlite_desk: Desk, start_daemon: Callable[..., subprocess.Popen[str]]
+) -> None:
+    daemon = start_daemon("--hangup-stops")  # what ./run demo runs in the foreground
+    sqlite_desk.deliver(customer_mail(1))
+    wait_for(lambda: receipts(sqlite_desk) == 1)
+    daemon.send_signal(signal.SIGHUP)
+    assert daemon.wait(timeout=15) == 0

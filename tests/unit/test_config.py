@@ -50,10 +50,14 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
         ('address = "mesadeayuda@example.com"', 'address = "mesadeayuda"', "[queues.mesadeayuda] address: expected an e-mail address"),
         ('password = "not-used-by-these-tests"', 'password_env = "MAILBOT_TEST_UNSET_VARIABLE"',
          "[queues.mesadeayuda.imap] password_env: environment variable MAILBOT_TEST_UNSET_VARIABLE is not set"),
+        ('password = "not-used-by-these-tests"', 'password_env = "MAILBOT_TEST_EMPTY_VARIABLE"',
+         "[queues.mesadeayuda.imap] password_env: environment variable MAILBOT_TEST_EMPTY_VARIABLE is empty"),
         ('password = "not-used-by-these-tests"', 'password_file = "missing.secret"',
          "[queues.mesadeayuda.imap] password_file: cannot read"),
         ('password = "not-used-by-these-tests"', "", "[queues.mesadeayuda.imap] password_env: missing; expected password_env or password_file"),
         ('url = "sqlite:///m.db"', 'url = "mysql://x"', "[database] url: expected a \"sqlite:///…\" or \"postgresql+psycopg://…\" URL"),
+        ('url = "sqlite:///m.db"', 'url = "postgresql+pg8000://desk@db.example.com/desk"',
+         "[database] url: needs the pg8000 driver, which is not installed"),
         ("[database]", "[databse]\nurl = 1\n[database]", "[databse]: unknown table"),
         ("[smtp]\n", "[smtp]\nusername = \"desk\"\n", "[smtp] password_env: username is set, so a password is needed"),
         ('host = "127.0.0.1"\nport = 25', 'hots = "127.0.0.1"\nport = 25', '[smtp] host: missing; expected a string (is "hots" a typo?)'),
@@ -64,10 +68,12 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
         ("[desk]\n", '[templates]\npath = "no-such-folder"\n\n[desk]\n', "[templates] path: expected a folder of mail templates"),
     ],
     ids=["port-not-int", "port-range", "connections-low", "connections-high", "connections-text", "tls-choice", "missing-key", "bad-zone", "bad-prefix", "typo-key",
-         "bad-address", "unset-env", "missing-file", "no-password", "bad-url", "unknown-table", "user-no-password",
+         "bad-address", "unset-env", "empty-env", "missing-file", "no-password", "bad-url", "missing-driver", "unknown-table", "user-no-password",
          "typo-of-required", "typo-of-secret", "missing-imap", "missing-templates"],
 )
-def test_a_wrong_key_is_reported_with_file_key_and_expectation(tmp_path: Path, old: str, new: str, message: str) -> None:
+def test_a_wrong_key_is_reported_with_file_key_and_expectation(tmp_path: Path, old: str, new: str, message: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILBOT_TEST_EMPTY_VARIABLE", "")
     assert old in MINIMAL
     path = write(tmp_path, MINIMAL.replace(old, new, 1))
     with pytest.raises(ConfigError) as error:
