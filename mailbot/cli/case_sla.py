@@ -12,7 +12,7 @@ from ..config import Config
 from ..desk import sla
 from ..desk.escalation import calendar_of
 from ..desk.models import Case, State
-from .output import iso
+from .output import iso, local_time
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +67,13 @@ def sla_json(config: Config, case: Case, now: datetime) -> dict[str, Any]:
     }
 
 
-def sla_lines(data: dict[str, Any]) -> list[str]:
-    """`cases show` in words: the level, each target's time left or breached, the escalation history."""
+def sla_lines(config: Config, data: dict[str, Any]) -> list[str]:
+    """`cases show` in words: the level, each target's time left or breached, the escalation history; times in
+    the desk's zone, as every other time `cases show` prints."""
     lines = [f"{'level':>14}: {data['escalation_level']}"]
     for name, status in (data["sla"] or {}).items():
         if status["met_at"] is not None:
-            state = f"met at {status['met_at']}" + (" (late)" if status["breached"] else "")
+            state = f"met at {local_time(config, status['met_at'])}" + (" (late)" if status["breached"] else "")
         elif status["breached"]:
             state = "BREACHED"
         elif status["left_seconds"] is not None:
@@ -81,7 +82,8 @@ def sla_lines(data: dict[str, Any]) -> list[str]:
             state = "met"
         lines.append(f"{name.replace('_', ' '):>14}: {status['target']} target, {state}")
     for row in data["escalations"]:
-        lines.append(f"  ⇧ {row['at']} {row['kind']} level {row['level']} (due {row['due_at']}): {row['why']}; "
+        lines.append(f"  ⇧ {local_time(config, row['at'])} {row['kind']} level {row['level']} "
+                     f"(due {local_time(config, row['due_at'])}): {row['why']}; "
                      f"told {', '.join(row['notified']) or 'nobody'}")
     return lines
 

@@ -121,7 +121,7 @@ def cmd_cases_show(config: Config, args: argparse.Namespace) -> int:
     for key in ("number", "subject", "queue", "state", "priority", "contact", "account", "created_at", "updated_at"):
         value = local_time(config, data[key]) if key.endswith("_at") else data[key]
         print(f"{key:>14}: {terminal_safe(str(value))}")
-    for line in sla_lines(data):
+    for line in sla_lines(config, data):
         print(terminal_safe(line))
     for entry in data["entries"]:
         arrow = "←" if entry["direction"] == "in" else "→"

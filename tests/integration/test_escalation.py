@@ -280,7 +280,11 @@ def test_cases_list_filters_and_shows_levels_sla_and_history(desk: EscalationDes
     assert on_hold["first_response"]["met_at"] == "2025-11-24T15:00:00+00:00"
     assert on_hold["resolution"]["due_at"] is None and on_hold["resolution"]["breached"] is False
     assert cli.main(["--config", str(desk.config.path), "cases", "show", "CS0000001"]) == 0
-    assert "BREACHED" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "BREACHED" in text
+    assert "⇧ 2025-11-24 11:00 level level 1 (due 2025-11-24 11:00)" in text  # Bogotá's time, as every time shown
+    assert cli.main(["--config", str(desk.config.path), "cases", "show", "CS0000002"]) == 0
+    assert "first response: 4h target, met at 2025-11-24 10:00" in capsys.readouterr().out
 
 
 @sqlite_only
