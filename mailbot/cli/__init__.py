@@ -36,8 +36,8 @@ examples:
 `mailbot COMMAND --help` describes each command.
 
 exit status: 0 success; 1 an expected failure, printed as one line (a mailbox that cannot be reached in
-`run --once` or a mail a template kept from being sent, an unknown case, a schema that is behind, a failed
-`doctor` check); 2 a configuration or usage error."""
+`run --once` or a mail a template kept from being sent, an unknown case, a schema that is behind, a second `run`
+on one SQLite database, a failed `doctor` check, a metrics port in use); 2 a configuration or usage error."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
