@@ -62,7 +62,10 @@ _KEEPALIVES = ("SELECT set_config('tcp_keepalives_idle', '5', false), "
 
 
 class AdvisoryLock:
-    """A named lock across every daemon on one PostgreSQL database (a mailbox's intake, the escalation pass).
+    """A named lock across every daemon of one desk on PostgreSQL (a mailbox's intake, the escalation pass).
+
+    Advisory locks belong to the whole database, so the key is made of the name and the schema the connection
+    works in (its search_path): two desks in two schemas of one database never wait for each other.
 
     A session-level `pg_try_advisory_lock` on a connection of its own, outside the pool and outside any
     transaction, kept open while held: the lock lives exactly as long as that connection, so when the holder
@@ -71,7 +74,7 @@ class AdvisoryLock:
 
     def __init__(self, engine: Engine, name: str) -> None:
         self.name = name
-        self.key = lock_key(name)
+        self.key: int | None = None  # known once taken: it depends on the connection's schema
         self._engine = engine
         self._shared = engine.dialect.name == "postgresql"
         self._connection: Connection | None = None
@@ -91,15 +94,17 @@ class AdvisoryLock:
             connection.execution_options(isolation_level="AUTOCOMMIT")  # never idle in a transaction for hours
             connection.detach()  # closing it must end the session, and so the lock, not return it to the pool
             connection.execute(text(_KEEPALIVES))
+            schema: str = connection.execute(text("SELECT current_schema()")).scalar_one()
+            key = lock_key(f"{schema}:{self.name}")
             taken: bool = connection.execute(text("SELECT pg_try_advisory_lock(CAST(:key AS bigint))"),
-                                       {"key": self.key}).scalar_one()
+                                             {"key": key}).scalar_one()
         except BaseException:
             connection.close()
             raise
         if not taken:
             connection.close()
             return False
-        self._connection = connection
+        self._connection, self.key = connection, key
         return True
 
     def still_held(self) -> bool:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from mailbot import store
-from mailbot.locks import AdvisoryLock, LockError, database_lock, lock_key
+from mailbot.locks import AdvisoryLock, LockError, database_lock
 from tests.conftest import POSTGRES_URL
 
 # A holder in a process of its own: it takes the lock, says so, and waits to be killed.
@@ -44,7 +44,7 @@ def postgres() -> Iterator[Engine]:
 
 @pytest.fixture
 def name() -> str:
-    """A lock name of this test's own: advisory locks are shared by the whole database, every schema included."""
+    """A lock name of this test's own: other test runs may share the database and its schema."""
     return f"test-{uuid.uuid4().hex}"
 
 
@@ -96,6 +96,31 @@ def test_two_names_do_not_conflict(postgres: Engine, name: str) -> None:
     other.release()
 
 
+def test_desks_in_two_schemas_of_one_database_do_not_share_a_lock(name: str) -> None:
+    """Advisory locks belong to the whole database: the key holds the schema, or two desks would take turns."""
+    schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    engines = [store.make_engine(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{s}") for s in schemas]
+    with admin.connect() as connection:
+        for schema in schemas:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        one, other, same = (AdvisoryLock(engines[0], name), AdvisoryLock(engines[1], name),
+                            AdvisoryLock(engines[0], name))
+        assert one.try_acquire() and other.try_acquire()
+        assert not same.try_acquire()
+        one.release()
+        other.release()
+    finally:
+        for engine in engines:
+            engine.dispose()
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def test_the_lock_of_a_killed_holder_is_free_at_once(postgres: Engine, name: str,
                                                      holder: list[subprocess.Popen[str]]) -> None:
     process = start_holder(holder, "advisory", POSTGRES_URL, name)
@@ -115,7 +140,8 @@ def test_the_lock_of_a_killed_holder_is_free_at_once(postgres: Engine, name: str
 def test_a_lock_whose_session_the_server_ended_is_no_longer_held(postgres: Engine, name: str) -> None:
     lock, successor = AdvisoryLock(postgres, name), AdvisoryLock(postgres, name)
     assert lock.try_acquire()
-    key = lock_key(name)
+    key = lock.key
+    assert key is not None
     with postgres.connect() as admin:  # as an administrator's pg_terminate_backend, or a server restart, would
         admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
                            "AND classid = :high AND objid = :low AND objsubid = 1"),
