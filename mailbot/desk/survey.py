@@ -15,6 +15,10 @@ import hmac
 import re
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.attributes import set_committed_value
+
 from .models import Case, EscalationKind, State, utcnow
 from .settings import derived_key
 
@@ -59,10 +63,22 @@ def is_open(case: Case) -> bool:
 
 
 def rate(case: Case, rating: int, now: datetime | None = None) -> bool:
-    """Record `rating` as the case's answer if the survey is open; False (nothing changed) otherwise."""
+    """Record `rating` as the case's answer if the survey is open; False (nothing changed) otherwise.
+
+    The first answer stands even when a mail and a portal click arrive together: the UPDATE itself asks that no
+    rating be there yet, so the one that commits second changes nothing (on PostgreSQL it waits for the first)."""
     if rating not in RATINGS or not is_open(case):
         return False
-    case.rating, case.rated_at = rating, now or utcnow()
+    session = object_session(case)
+    assert session is not None, "a case being rated belongs to a session"
+    at = now or utcnow()
+    taken = session.execute(update(Case).where(Case.id == case.id, Case.rating.is_(None))
+                            .values(rating=rating, rated_at=at).returning(Case.id)
+                            .execution_options(synchronize_session=False)).first()
+    if taken is None:
+        return False
+    set_committed_value(case, "rating", rating)
+    set_committed_value(case, "rated_at", at)
     return True
 
 

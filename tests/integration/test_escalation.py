@@ -19,6 +19,7 @@ from mailbot.desk import cases
 from mailbot.desk.escalation import RETRY_FAILED, Event, PassReport, case_changed, escalate_due
 from mailbot.desk.models import (Case, Direction, Entry, EntryKind, Escalation, EscalationKind, MailKind, Outbox,
                                  OutboxStatus, Priority, State, utcnow)
+from mailbot.desk import survey
 from mailbot.desk.survey import record_reply
 from mailbot.servers.smtp_capture import SmtpCapture
 from mailbot.template_samples import sample
@@ -210,6 +211,21 @@ def test_a_resolved_case_left_unanswered_closes_with_the_survey_and_a_reply_rate
         assert not record_reply(case, "Gracias, todo bien")
         assert record_reply(case, "\n5\n\n> El caso CS0000001 se marcó como resuelto", bogota(28, 12))
         assert not record_reply(case, "1")  # the first answer stands
+    assert desk.case(case_id).rating == 5
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has one writer: no such race there
+def test_a_rating_by_mail_and_one_by_the_portal_at_once_keep_the_first(desk: EscalationDesk) -> None:
+    case_id = desk.open_case(bogota(23, 9))
+    desk.agent_answers(case_id, bogota(23, 10))
+    desk.set_state(case_id, State.RESOLVED, bogota(23, 10))
+    assert desk.pass_at(bogota(28, 10)).closed == 1
+    with desk.sessions.begin() as by_mail:
+        case = by_mail.get_one(Case, case_id)  # the mail's transaction read the case, then the click committed
+        _ = case.escalations
+        with desk.sessions.begin() as by_portal:
+            assert survey.rate(by_portal.get_one(Case, case_id), 5, bogota(28, 11))
+        assert not record_reply(case, "1", bogota(28, 12))
     assert desk.case(case_id).rating == 5
 
 
