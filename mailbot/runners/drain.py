@@ -69,16 +69,16 @@ class Drain:
         self._accepted: set[int] = set()  # rows a server accepted: never released, whatever happens next
         self._preparing: set[asyncio.Task[None]] = set()
         self._password_key: bytes | None = None  # temporary-password hashes' key, read at the first credentials mail
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")  # every database call, one at a time
+        self._ready: asyncio.Queue[Ready | None] = asyncio.Queue()  # prepared mails for the senders; None: no more
+        self._progress, self._done = asyncio.Event(), asyncio.Event()
+        self.marks = SentMarks(self.sessions, self._in_db, self.stop)
 
     async def run(self) -> DrainReport:
         """Every task ends in order — feed, senders, marks, leases, release — whatever stopped the drain, so no
-        accepted row is left unmarked by a task that was cancelled."""
+        accepted row is left unmarked by a task that was cancelled. One drain runs once."""
         connections = self.config.smtp.connections
-        with ThreadPoolExecutor(1, thread_name_prefix="outbox-db") as db:
-            self._db = db
-            self._ready: asyncio.Queue[Ready | None] = asyncio.Queue()
-            self._progress, self._done = asyncio.Event(), asyncio.Event()
-            self.marks = SentMarks(self.sessions, self._in_db, self.stop)
+        with self._db:
             marking = asyncio.create_task(self.marks.run())
             keeping = asyncio.create_task(self._keep_leases())
             senders = [asyncio.create_task(self._sender()) for _ in range(connections)]
