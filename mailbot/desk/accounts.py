@@ -23,10 +23,14 @@ def mint_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
-def get_or_create_contact(session: Session, email: str, name: str, account: str) -> tuple[Contact, bool]:
-    """The contact for an address, and whether this call created it; safe when two daemons race on one address."""
+def get_or_create_contact(session: Session, email: str, name: str, account: str, *, searched: bool = False,
+                          found: Contact | None = None) -> tuple[Contact, bool]:
+    """The contact for an address, and whether this call created it; safe when two daemons race on one address.
+
+    `searched`: the caller has looked the address up already (a batch's lookups) and `found` is what it found. A
+    contact created since (by another mail of the batch, another daemon) is still found: the insert gives way."""
     email = email.lower()
-    contact = session.scalars(select(Contact).where(Contact.email == email)).one_or_none()
+    contact = found if searched else session.scalars(select(Contact).where(Contact.email == email)).one_or_none()
     if contact is not None:
         if name and not contact.name:
             contact.name = name

@@ -1,7 +1,8 @@
 """What processing a mail reads by key, read for a whole batch at once: one query per kind of key, not one per mail.
 
 Threading asks which entries carry the Message-IDs a mail answers and which case a number names; redaction asks
-which contact a password mail it answers went to; the agents' notification shows the case's newest entries.
+which contact a password mail it answers went to; a new case asks for its sender's contact; the agents'
+notification shows the case's newest entries.
 `for_batch` reads all of that for every mail of a batch in one query each (the cases found, with their contacts
 and participants, in one more), so a batch of a hundred mails costs a handful of indexed lookups instead of several
 hundred, and a follow-up asks the database nothing (its writes are flushed together with the next mails'). A key
@@ -51,6 +52,7 @@ class Lookups:
         self._numbers: dict[str, int | None] = {}  # case number → case id, or None when no case has it
         self._password_mails: dict[str, int | None] = {}  # Message-ID → contact of a password mail, or None
         self._history: dict[int, list[Entry]] = {}  # case id → its newest entries but system ones, oldest first
+        self._contacts: dict[str, Contact | None] = {}  # a sender's address → its contact, or None when none
         # The rows read for the batch, held here: the session's identity map alone keeps them only weakly.
         self._held: list[Case | Contact] = []
 
@@ -70,6 +72,11 @@ class Lookups:
         lookups._read_history(sorted(case_ids))
         for chunk in _chunks(sorted({c for c in lookups._password_mails.values() if c is not None})):
             lookups._held.extend(session.scalars(select(Contact).where(Contact.id.in_(chunk))))
+        senders = sorted({mail.from_addr.lower() for mail in mails if mail.from_addr})
+        for emails in _chunks(senders):
+            lookups._contacts.update((email, None) for email in emails)
+            for contact in session.scalars(select(Contact).where(Contact.email.in_(emails))):
+                lookups._contacts[contact.email] = contact
         return lookups
 
     def entries_named(self, message_ids: Sequence[str]) -> list[EntryRow]:
@@ -91,6 +98,12 @@ class Lookups:
         self._read_password_mails([i for i in message_ids if i not in self._password_mails])
         contact_id = next((c for i in message_ids if (c := self._password_mails[i]) is not None), None)
         return self.session.get(Contact, contact_id) if contact_id is not None else None
+
+    def sender(self, email: str) -> tuple[bool, Contact | None]:
+        """(searched, the contact) for a sender's address: whether the batch read it, and what it found then (a
+        contact created by a mail of the batch since is not here: get_or_create_contact's insert finds it)."""
+        key = email.lower()
+        return (key in self._contacts, self._contacts.get(key))
 
     def history(self, case: Case) -> list[Entry]:
         """The case's newest entries but the desk's own automatic mails (HISTORY_READ of them), oldest first.

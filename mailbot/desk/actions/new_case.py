@@ -23,8 +23,8 @@ NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
 
 def open_and_answer(inbound: Inbound) -> Verdict:
     """Open the case, then queue the acknowledgement (first the credentials when the contact has none yet)."""
-    case, entry = _open(inbound)
-    _credentials_if_due(inbound, case)
+    case, entry, new_contact = _open(inbound)
+    _credentials_if_due(inbound, case, new_contact)
     enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, case.contact, inbound.mail,
                   ack_context(inbound.config, inbound.queue, case), case)
     _notify(inbound, case, entry)
@@ -33,7 +33,7 @@ def open_and_answer(inbound: Inbound) -> Verdict:
 
 def open_unanswered(inbound: Inbound) -> Verdict:
     """List or bulk mail may come from a person, so it opens a case, but gets no automatic mail (RFC 3834 §2)."""
-    case, entry = _open(inbound)
+    case, entry, _ = _open(inbound)
     _notify(inbound, case, entry)
     return inbound.verdict(Outcome.NEW_CASE, f"opened {case.number}; not answered ({inbound.decision.reason})", case)
 
@@ -48,9 +48,9 @@ def open_after_closed(inbound: Inbound) -> Verdict:
                              inbound.raw_sha256, EntryKind.CUSTOMER)
         return inbound.verdict(Outcome.FOLLOW_UP, f"satisfaction rating {previous.rating} recorded on "
                                                   f"{previous.number}", previous)
-    case, entry = _open(inbound, linked_to=previous)
+    case, entry, new_contact = _open(inbound, linked_to=previous)
     if _answered(inbound):
-        _credentials_if_due(inbound, case)
+        _credentials_if_due(inbound, case, new_contact)
         enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.LINKED_CASE, case.contact,
                       inbound.mail, linked_context(inbound.config, inbound.queue, case, previous), case)
     _notify(inbound, case, entry)
@@ -62,9 +62,9 @@ def open_for_stranger(inbound: Inbound) -> Verdict:
     linked to it and flagged for the agents; what they are sent speaks only of their own case."""
     previous = inbound.case
     assert previous is not None
-    case, entry = _open(inbound, linked_to=previous)
+    case, entry, new_contact = _open(inbound, linked_to=previous)
     if _answered(inbound):
-        _credentials_if_due(inbound, case)
+        _credentials_if_due(inbound, case, new_contact)
         enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.ACK, case.contact, inbound.mail,
                       ack_context(inbound.config, inbound.queue, case), case)
     notify_agents(inbound.session, inbound.config, inbound.queue, MailKind.STRANGER_LINKED,
@@ -89,8 +89,10 @@ def _answered(inbound: Inbound) -> bool:
     return inbound.decision.route is not Route.BULK
 
 
-def _credentials_if_due(inbound: Inbound, case: Case) -> None:
-    if needs_credentials(inbound.session, case.contact):
+def _credentials_if_due(inbound: Inbound, case: Case, new_contact: bool) -> None:
+    """A contact this very mail created needs credentials without asking: no other transaction can have queued
+    any for a row that is not committed yet (another daemon's insert of it waits for ours, then finds it)."""
+    if new_contact or needs_credentials(inbound.session, case.contact):
         enqueue_reply(inbound.session, inbound.config, inbound.queue, MailKind.CREDENTIALS, case.contact,
                       inbound.mail, credentials_context(inbound.config, inbound.queue, case.contact, case), case)
 
@@ -101,12 +103,14 @@ def _notify(inbound: Inbound, case: Case, entry: Entry) -> None:
                   case, inbound.secret)  # a case opened by this very mail has no history besides it
 
 
-def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]:
+def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry, bool]:
+    """The case, its first entry, and whether the mail's sender became a contact just now."""
     config, mail = inbound.config, inbound.mail
     assert mail.from_addr is not None
     language = config.desk.language
-    contact, _ = get_or_create_contact(inbound.session, mail.from_addr, mail.from_name,
-                                       config.account_for(mail.from_addr))
+    searched, found = inbound.lookups.sender(mail.from_addr) if inbound.lookups else (False, None)
+    contact, created = get_or_create_contact(inbound.session, mail.from_addr, mail.from_name,
+                                             config.account_for(mail.from_addr), searched=searched, found=found)
     subject = normalize_subject(mail.subject)
     # A number we do not know, or the linked case's: not this case's name (and a stranger is not told it back).
     stale = find_case_number(subject, config.desk.case_prefix)
@@ -118,4 +122,4 @@ def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry]
     cases.add_participants(inbound.session, case, inbound.copied())
     escalation.case_changed(inbound.session, config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     inbound.session.flush()  # one INSERT of the case as it stands (its id names the mails queued about it)
-    return case, entry
+    return case, entry, created
