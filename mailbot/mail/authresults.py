@@ -7,13 +7,19 @@ from typing import Any
 
 import authres
 
-__all__ = ["verified_domain_pass"]
+__all__ = ["from_domain_pass", "verified_domain_pass"]
 
 # (method, the properties whose domain must equal the agent's), strongest proof first: a DKIM signature
 # covers the content (RFC 6376, header.d is the signing domain); SPF only vouches for the sending host.
 _PROOFS = (
     ("dkim", (("header", "d"),)),
     ("spf", (("smtp", "mailfrom"), ("header", "from"))),
+)
+# What shows that the From header's domain sent the mail (RFC 7489): DMARC passed for it, or a DKIM signature of
+# that very domain (aligned). SPF alone says nothing of the From header.
+_FROM_PROOFS = (
+    ("dmarc", (("header", "from"),)),
+    ("dkim", (("header", "d"),)),
 )
 
 
@@ -25,12 +31,24 @@ def verified_domain_pass(headers: Sequence[str], trusted_authserv_ids: Collectio
     The trust is only as good as the border MTA: RFC 8601 §5 requires it to remove incoming copies that
     bear its own authserv-id, or a sender could write "dkim=pass" for us.
     """
+    return _first_pass(headers, trusted_authserv_ids, domain, _PROOFS)
+
+
+def from_domain_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], domain: str) -> str | None:
+    """``"dmarc"`` or ``"dkim"`` when a trusted header shows that ``domain``, the From address's, sent the mail
+    (DMARC pass, or a DKIM signature of that domain); None otherwise. Trusted as in `verified_domain_pass`."""
+    return _first_pass(headers, trusted_authserv_ids, domain, _FROM_PROOFS)
+
+
+def _first_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], domain: str,
+                proofs: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> str | None:
+    """The first of `proofs` (method, properties naming the domain) that a trusted header passes for `domain`."""
     trusted = {server.lower() for server in trusted_authserv_ids}
     wanted = _bare_domain(domain)
     if not wanted or not trusted:
         return None
     results = [result for value in headers for result in _trusted_results(value, trusted)]
-    for method, properties in _PROOFS:
+    for method, properties in proofs:
         for result in results:
             if result.method == method and result.result == "pass" and wanted in _domains(result, properties):
                 return method
