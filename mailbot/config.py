@@ -124,13 +124,15 @@ class DaemonConfig:
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    """Automatic mail per recipient address (acknowledgements, credentials, reminders: all together), and the sizes
-    of an incoming message (as fetched, encoded) and of one attachment (decoded), in bytes."""
+    """Automatic mail per recipient mailbox (acknowledgements, credentials, reminders: all together); the sizes of
+    an incoming message (as fetched, encoded) and of one attachment (decoded), in bytes; and how many people
+    customers' Cc may put on one case (each gets every agent reply)."""
 
     auto_replies_per_hour: int = 5
     auto_replies_per_day: int = 20
     max_message_size: int = 25_000_000
     max_attachment_size: int = 20_000_000
+    participants_per_case: int = 10
 
 
 @dataclass(frozen=True)
@@ -461,6 +463,7 @@ def _limits(table: Table) -> LimitsConfig:
         # An attachment cannot be larger than the message that carries it, so the default gives way to a lower limit.
         max_attachment_size=table.size("max_attachment_size", min(default.max_attachment_size, message_size),
                                        1_000, 2_000_000_000),
+        participants_per_case=table.integer("participants_per_case", default.participants_per_case, 0, 100),
     )
     if limits.auto_replies_per_day < limits.auto_replies_per_hour:
         raise table.error("auto_replies_per_day",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -76,14 +77,14 @@ def add_entry(session: Session, case: Case, entry: Entry, now: datetime | None =
 
 
 def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMail, raw_sha256: str,
-                   kind: EntryKind, text: str | None = None) -> Entry:
+                   kind: EntryKind, text: str | None = None, notes: Sequence[str] = ()) -> Entry:
     """A mail to the desk as an entry on `case`, its attachments kept once on disk by sha256. The text is the
-    reply without quoted history and signature (`text` when the caller already took commands out); the raw
-    message on disk keeps everything."""
+    reply without quoted history and signature (`text` when the caller already took commands out), then `notes`
+    for the agents, each in brackets; the raw message on disk keeps everything."""
     assert mail.from_addr is not None
     body = strip_reply(mail.text) if text is None else text
-    if mail.dropped_attachments:  # over [limits] max_attachment_size: the case says what was left out, and why
-        body += "".join(f"\n[{note}]" for note in mail.dropped_attachments)
+    # Attachments over [limits] max_attachment_size, people copied who did not join: what was left out, and why.
+    body += "".join(f"\n[{note}]" for note in (*mail.dropped_attachments, *notes))
     entry = Entry(direction=Direction.IN, kind=kind, author=mail.from_addr, subject=mail.subject, text=body,
                   message_id=mail.message_id, raw_sha256=raw_sha256, flags=[str(f) for f in mail.from_flags],
                   attachments=[])  # loaded empty: what a template shows of it asks the database nothing
@@ -95,7 +96,8 @@ def record_inbound(session: Session, storage: Path, case: Case, mail: InboundMai
 
 
 def add_participants(session: Session, case: Case, addresses: list[str]) -> None:
-    """Put people on a case (whom the customer Cc'd): they get the agents' replies and may add to the case."""
+    """Put people on a case (whom an agent copied, or whom desk/actions/copies.py lets a customer's copy add): they
+    get the agents' replies and may add to the case."""
     known = {case.contact.email.lower(), *(p.email.lower() for p in case.participants)}
     added = False
     for address in dict.fromkeys(a.strip().lower() for a in addresses):

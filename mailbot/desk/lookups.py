@@ -1,8 +1,9 @@
 """What processing a mail reads by key, read for a whole batch at once: one query per kind of key, not one per mail.
 
 Threading asks which entries carry the Message-IDs a mail answers and which case a number names; redaction asks
-which contact a password mail it answers went to; a new case asks for its sender's contact; the agents'
-notification shows the case's newest entries.
+which contact a password mail it answers went to, and a follow-up that Cc's someone whether it answers a mail we
+sent its sender on the case (desk/actions/copies.py): one read of the outbox rows it names answers both; a new case
+asks for its sender's contact; the agents' notification shows the case's newest entries.
 `for_batch` reads all of that for every mail of a batch in one query each (the cases found, with their contacts
 and participants, in one more), so a batch of a hundred mails costs a handful of indexed lookups instead of several
 hundred, and a follow-up asks the database nothing (its writes are flushed together with the next mails'). A key
@@ -24,7 +25,6 @@ from .models import Case, Contact, Entry, EntryKind, MailKind, Outbox
 from .outbox import HISTORY
 
 CHUNK = 500  # keys per IN (…): far below any driver's limit on bound parameters
-PASSWORD_KINDS = [kind for kind in MailKind if kind.carries_password]
 Key = TypeVar("Key", str, int)
 HISTORY_READ = HISTORY + 1  # the agents see HISTORY entries, besides the one they are told about
 
@@ -36,6 +36,15 @@ class EntryRow(NamedTuple):
     message_id: str
     case_id: int
     author: str
+
+
+class OurMail(NamedTuple):
+    """A mail the desk queued, as a mail answering it needs it: what it was, to whom, about which case."""
+
+    kind: MailKind
+    contact_id: int | None
+    case_id: int | None
+    recipient: str
 
 
 def named_ids(mail: InboundMail) -> list[str]:
@@ -50,7 +59,7 @@ class Lookups:
         self.session = session
         self._entries: dict[str, list[EntryRow]] = {}  # Message-ID → its entries, oldest first ([] when none)
         self._numbers: dict[str, int | None] = {}  # case number → case id, or None when no case has it
-        self._password_mails: dict[str, int | None] = {}  # Message-ID → contact of a password mail, or None
+        self._ours: dict[str, OurMail | None] = {}  # Message-ID → the outbox row that carries it, or None
         self._history: dict[int, list[Entry]] = {}  # case id → its newest entries but system ones, oldest first
         self._contacts: dict[str, Contact | None] = {}  # a sender's address → its contact, or None when none
         # The rows read for the batch, held here: the session's identity map alone keeps them only weakly.
@@ -64,13 +73,13 @@ class Lookups:
         numbers = list(dict.fromkeys(n for mail in mails if (n := find_case_number(mail.subject, case_prefix))))
         lookups._read_entries(ids)
         lookups._read_numbers(numbers)
-        lookups._read_password_mails(ids)
+        lookups._read_ours(ids)
         case_ids = {row.case_id for rows in lookups._entries.values() for row in rows}
         case_ids |= {case_id for case_id in lookups._numbers.values() if case_id is not None}
         for chunk in _chunks(sorted(case_ids)):  # into the session: session.get(Case, id) asks nothing more
             lookups._held.extend(session.scalars(select(Case).where(Case.id.in_(chunk))))
         lookups._read_history(sorted(case_ids))
-        for chunk in _chunks(sorted({c for c in lookups._password_mails.values() if c is not None})):
+        for chunk in _chunks(sorted({c for m in lookups._ours.values() if (c := _password_contact(m)) is not None})):
             lookups._held.extend(session.scalars(select(Contact).where(Contact.id.in_(chunk))))
         senders = sorted({mail.from_addr.lower() for mail in mails if mail.from_addr})
         for emails in _chunks(senders):
@@ -95,8 +104,7 @@ class Lookups:
 
     def password_contact(self, message_ids: Sequence[str]) -> Contact | None:
         """The contact a password mail (credentials, reset) named by one of `message_ids` went to."""
-        self._read_password_mails([i for i in message_ids if i not in self._password_mails])
-        contact_id = next((c for i in message_ids if (c := self._password_mails[i]) is not None), None)
+        contact_id = next((c for m in self._our_mails(message_ids) if (c := _password_contact(m)) is not None), None)
         return self.session.get(Contact, contact_id) if contact_id is not None else None
 
     def sender(self, email: str) -> tuple[bool, Contact | None]:
@@ -104,6 +112,16 @@ class Lookups:
         contact created by a mail of the batch since is not here: get_or_create_contact's insert finds it)."""
         key = email.lower()
         return (key in self._contacts, self._contacts.get(key))
+
+    def mailed(self, message_ids: Sequence[str], recipient: str, case_id: int) -> bool:
+        """Whether one of `message_ids` is a mail the desk queued to `recipient` about case `case_id`."""
+        recipient = recipient.strip().lower()
+        return any(m is not None and (m.recipient, m.case_id) == (recipient, case_id)
+                   for m in self._our_mails(message_ids))
+
+    def _our_mails(self, message_ids: Sequence[str]) -> list[OurMail | None]:
+        self._read_ours([i for i in message_ids if i not in self._ours])
+        return [self._ours[i] for i in message_ids]
 
     def history(self, case: Case) -> list[Entry]:
         """The case's newest entries but the desk's own automatic mails (HISTORY_READ of them), oldest first.
@@ -151,13 +169,18 @@ class Lookups:
                                               .where(newest.c.rank <= HISTORY_READ).order_by(Entry.id)):
                 self._history[entry.case_id].append(entry)
 
-    def _read_password_mails(self, ids: list[str]) -> None:
+    def _read_ours(self, ids: list[str]) -> None:
         for chunk in _chunks(ids):
-            self._password_mails.update((i, None) for i in chunk)
-            rows = self.session.execute(select(Outbox.message_id, Outbox.contact_id)
-                                        .where(Outbox.message_id.in_(chunk), Outbox.kind.in_(PASSWORD_KINDS),
-                                               Outbox.contact_id.is_not(None)))
-            self._password_mails.update((message_id, contact_id) for message_id, contact_id in rows)
+            self._ours.update((i, None) for i in chunk)
+            rows = self.session.execute(select(Outbox.message_id, Outbox.kind, Outbox.contact_id, Outbox.case_id,
+                                               Outbox.recipient).where(Outbox.message_id.in_(chunk)))
+            self._ours.update((row.message_id, OurMail(row.kind, row.contact_id, row.case_id, row.recipient))
+                              for row in rows)
+
+
+def _password_contact(mail: OurMail | None) -> int | None:
+    """The contact a password mail (credentials, reset) went to; None for any other mail."""
+    return mail.contact_id if mail is not None and mail.kind.carries_password else None
 
 
 def _chunks(keys: list[Key]) -> Iterator[list[Key]]:

@@ -11,6 +11,8 @@ from sqlalchemy import (JSON, BigInteger, DateTime, Enum, ForeignKey, Index, Int
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from ..mail.addresses import delivery_mailbox
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -354,6 +356,10 @@ class Receipt(Base):
     deleted_at: Mapped[datetime | None]  # when an admin deleted it from the quarantine folder
 
 
+def _recipients_mailbox(context: Any) -> str:
+    return delivery_mailbox(context.get_current_parameters()["recipient"])
+
+
 class Outbox(Base):
     """One mail to send. The template is rendered when it is sent, so a secret is minted then and never stored.
 
@@ -363,7 +369,7 @@ class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_outbox_recipient_created_at", "recipient", "created_at"),  # the automatic-mail rate limit
+        Index("ix_outbox_mailbox_created_at", "mailbox", "created_at"),  # the automatic-mail rate limit
     )
     id: Mapped[IntPK]
     kind: Mapped[MailKind] = mapped_column(_enum(MailKind))
@@ -373,6 +379,9 @@ class Outbox(Base):
     queue: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[Address]
+    # The recipient as the mailbox it reaches (mail/addresses.delivery_mailbox), what the rate limit counts by:
+    # ana+1@… and "ana"@… are one person. Set on every insert; empty only on rows older than the column.
+    mailbox: Mapped[str | None] = mapped_column(String(320), default=_recipients_mailbox)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(255))
     references: Mapped[str] = mapped_column(Text, default="")

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..config import Config, QueueConfig
+from ..mail.addresses import delivery_mailbox
 from ..mail.message_ids import new_message_id
 from ..mail.parse import InboundMail
 from ..mail.sanitize import greeting_name, one_line
@@ -136,16 +137,17 @@ def is_agent_address(queue: QueueConfig, address: str) -> bool:
     return address in {a.lower() for a in queue.agents} or address == (queue.agents_group or "").lower()
 
 
-def over_limit(session: Session, config: Config, recipient: str, now: datetime | None = None) -> bool:
-    """Whether `recipient` already had [limits] auto_replies_per_hour in the last hour or auto_replies_per_day in
-    the last day of automatic mail (suppressed rows do not count: they were never sent)."""
+def over_limit(session: Session, config: Config, mailbox: str, now: datetime | None = None) -> bool:
+    """Whether `mailbox` (mail/addresses.delivery_mailbox: every spelling of one address) already had [limits]
+    auto_replies_per_hour in the last hour or auto_replies_per_day in the last day of mail from the desk
+    (suppressed rows do not count: they were never sent)."""
     now = now or utcnow()
     hour_ago = now - timedelta(hours=1)
     last_day, last_hour = session.execute(
         select(func.count(), func.count().filter(Outbox.created_at >= hour_ago)).select_from(Outbox)
-        .where(Outbox.recipient == recipient, Outbox.created_at >= now - timedelta(days=1),
+        .where(Outbox.mailbox == mailbox, Outbox.created_at >= now - timedelta(days=1),
                Outbox.status != OutboxStatus.SUPPRESSED)
-    ).one()  # both counts in one read of the (recipient, created_at) index
+    ).one()  # both counts in one read of the (mailbox, created_at) index
     limits = config.limits
     return last_hour >= limits.auto_replies_per_hour or last_day >= limits.auto_replies_per_day
 
@@ -165,13 +167,15 @@ def enqueue(
     automatic: bool = True,
 ) -> Outbox:
     """One outbox row, with a Message-ID fixed now and kept across retries. Automatic mail to anyone but the
-    queue's agents is rate-limited per address: past the limit the row is kept as `suppressed` and never sent
-    (a naive autoresponder or a forged sender cannot make the desk mail an address without end)."""
+    queue's agents is rate-limited per mailbox: past the limit the row is kept as `suppressed` and never sent
+    (a naive autoresponder or a forged sender cannot make the desk mail a mailbox without end, however it spells
+    the address)."""
     recipient = recipient.strip().lower()
+    mailbox = delivery_mailbox(recipient)
     suppressed = False
     if automatic and not is_agent_address(queue, recipient):
         session.flush()  # rows queued earlier in this transaction count towards the limit
-        suppressed = over_limit(session, config, recipient)
+        suppressed = over_limit(session, config, mailbox)
     row = Outbox(
         kind=kind,
         case_id=case.id if case else None,

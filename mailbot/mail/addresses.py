@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-__all__ = ["MAX_ADDRESS", "Mailbox", "addr_spec", "address_list", "has_encoded_word", "mailboxes"]
+__all__ = ["MAX_ADDRESS", "Mailbox", "addr_spec", "address_list", "delivery_mailbox", "has_encoded_word", "mailboxes"]
 
 MAX_ADDRESS = 254  # RFC 5321 §4.5.3.1.3: a longer path cannot be delivered to, so it is nobody's address
 # Ordinary text, an escaped character (RFC 5322 §3.2.1 quoted-pair) or one special.
@@ -15,6 +15,7 @@ _TOKEN = re.compile(r'[^"\\(),:;<>]+|\\.|.', re.DOTALL)
 _ATOM = r'[^\s"(),:;<>@\[\\\]\x00-\x1f\x7f]+'  # dots allowed anywhere: real senders write "juan.@…"
 _ADDR_SPEC = re.compile(rf'(?:{_ATOM}|"(?:[^"\\\r\n]|\\.)*")@(?:{_ATOM}|\[[^\[\]\\\s]*\])')
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?[^?\s]*\?=", re.IGNORECASE)  # RFC 2047 §2
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)  # RFC 5322 §3.2.1
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,17 @@ def address_list(values: Iterable[str], limit: int) -> tuple[str, ...]:
     """The first `limit` usable addresses of one or more address-list headers (To, Cc), reading no further."""
     found = (addr for value in values for box in mailboxes(value) if (addr := addr_spec(box.addr)))
     return tuple(islice(found, limit))
+
+
+def delivery_mailbox(address: str) -> str:
+    """One spelling for the addresses a mail server delivers to the same mailbox, to count what the desk sends
+    there: lower case, the local part unquoted and without its "+tag" (RFC 5233 sub-addressing), the domain
+    without its root dot. '"Ana"@example.org', "ana+1@example.org" and "ana@example.org." are "ana@example.org".
+    Provider-specific rules (dots at gmail.com, "-" tags) are not guessed."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    if len(local) > 1 and local.startswith('"') and local.endswith('"'):
+        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    untagged = local.partition("+")[0]
+    return f"{untagged or local}@{domain.rstrip('.')}"

@@ -1,22 +1,29 @@
-"""Say whether a trusted Authentication-Results header (RFC 8601) proves that a mail comes from one address."""
+"""Say what a trusted Authentication-Results header (RFC 8601) proves about a mail: that one address sent it (an
+agent), or that the From header's domain did (a customer's Cc)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import authres
 
-__all__ = ["verified_sender_pass"]
+__all__ = ["from_domain_pass", "verified_sender_pass"]
 
 # (method, the property that must name the agent's own address), strongest proof first. Domain-level evidence
 # (DKIM's header.d, SPF for a bare domain or for another mailbox of it, a header.from anywhere) proves only that
 # the agent's domain sent the mail, which every other mailbox of that domain can also make it do: it proves nothing
 # about which person wrote it. A DKIM signature whose AUID (header.i, RFC 6376 §3.5) is the agent's address, or
 # SPF's pass for the agent's own address as envelope sender, is the domain vouching for that one mailbox.
-_PROOFS = (
+_SENDER_PROOFS = (
     ("dkim", ("header", "i")),
     ("spf", ("smtp", "mailfrom")),
+)
+# What shows that the From header's domain sent the mail (RFC 7489): DMARC passed for it, or a DKIM signature of
+# that very domain (aligned). SPF alone says nothing of the From header.
+_FROM_PROOFS = (
+    ("dmarc", ("header", "from")),
+    ("dkim", ("header", "d")),
 )
 
 
@@ -28,14 +35,32 @@ def verified_sender_pass(headers: Sequence[str], trusted_authserv_ids: Collectio
     The trust is only as good as the border MTA: RFC 8601 §5 requires it to remove incoming copies that
     bear its own authserv-id, or a sender could write "dkim=pass" for us.
     """
-    trusted = {server.lower() for server in trusted_authserv_ids}
     wanted = _bare_address(address)
-    if "@" not in wanted or not trusted:
+    return _first_pass(headers, trusted_authserv_ids, wanted, _SENDER_PROOFS, _bare_address) if wanted else None
+
+
+def from_domain_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], domain: str) -> str | None:
+    """``"dmarc"`` or ``"dkim"`` when a trusted header shows that ``domain``, the From address's, sent the mail
+    (DMARC pass, or a DKIM signature of that domain); None otherwise. Trusted as in `verified_sender_pass`."""
+    wanted = _bare_domain(domain)
+    return _first_pass(headers, trusted_authserv_ids, wanted, _FROM_PROOFS, _domain_of) if wanted else None
+
+
+def _first_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], wanted: str,
+                proofs: Sequence[tuple[str, tuple[str, str]]], normal: Callable[[str], str]) -> str | None:
+    """The first of `proofs` (method, the property that must name `wanted` once `normal`ised) that a trusted header
+    passes."""
+    trusted = {server.lower() for server in trusted_authserv_ids}
+    if not trusted:
         return None
     results = [result for value in headers for result in _trusted_results(value, trusted)]
-    for method, wanted_property in _PROOFS:
+    for method, wanted_property in proofs:
         for result in results:
-            if result.method == method and result.result == "pass" and wanted in _addresses(result, wanted_property):
+            if result.method != method or result.result != "pass":
+                continue
+            named = {normal(str(prop.value)) for prop in result.properties
+                     if (prop.type, prop.name) == wanted_property and prop.value}
+            if wanted in named:
                 return method
     return None
 
@@ -49,12 +74,16 @@ def _trusted_results(value: str, trusted: set[str]) -> list[Any]:
     return list(header.results) if header.authserv_id in trusted else []
 
 
-def _addresses(result: Any, wanted: tuple[str, str]) -> set[str]:
-    """The addresses the result's `wanted` property names (a bare domain or "@domain" names no address)."""
-    return {_bare_address(str(prop.value)) for prop in result.properties
-            if (prop.type, prop.name) == wanted and prop.value}
-
-
 def _bare_address(address: str) -> str:
+    """"local@domain" lower-cased without a root dot; "" for a bare domain or "@domain", which name no mailbox."""
     local, _, domain = address.strip().rpartition("@")
-    return f"{local.lower()}@{domain.rstrip('.').lower()}" if local else ""
+    return f"{local.lower()}@{_bare_domain(domain)}" if local else ""
+
+
+def _domain_of(value: str) -> str:
+    """The domain a header.d or header.from value names (an address counts by its domain)."""
+    return _bare_domain(value.rpartition("@")[2])
+
+
+def _bare_domain(domain: str) -> str:
+    return domain.strip().rstrip(".").lower()

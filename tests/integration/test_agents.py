@@ -377,6 +377,99 @@ def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(age
     assert len(desk.sent_to("firmas@transportes.example.org")) == 1 and len(desk.sent_to(CUSTOMER)) == 1
 
 
+ADVISER = "asesor@example.net"
+DMARC_PASS = "Authentication-Results: mx.example.com; dmarc=pass header.from=transportes.example.org\n"
+
+
+def participants(desk: Desk, number: str = "CS0000001") -> list[str]:
+    return [p.email for p in the_case(desk, number).participants]
+
+
+@pytest.mark.parametrize("evidence", ["answers our mail", "dmarc pass"])
+@sqlite_only
+def test_whom_a_customer_copies_joins_the_case_when_the_mail_is_theirs(agents_desk: Desk, evidence: str) -> None:
+    """From a mail client, a reply to our mail names its Message-ID, which only its recipient knows."""
+    desk = agents_desk
+    desk.deliver(FIRST)
+    desk.run_once()
+    _, ack = desk.first_mails(CUSTOMER)
+    proof = f"In-Reply-To: {ack.message['Message-ID']}\n" if evidence == "answers our mail" else DMARC_PASS
+    desk.deliver(mail("<cc-1@transportes.example.org>", "RE: [CS0000001] No puedo firmar", "Copio a mi asesor.",
+                      extra=f"{proof}Cc: Asesor <{ADVISER}>\n"))
+    desk.run_once()
+    told = notification(desk)
+    desk.sink.clear()
+
+    desk.deliver(reply_of(AGENT, told, "Buenos días: reinstale el controlador.", "<cc-r1@example.com>"))
+    desk.run_once()
+
+    assert participants(desk) == [ADVISER]
+    assert len(desk.sent_to(ADVISER)) == 1 and len(desk.sent_to(CUSTOMER)) == 1
+
+
+@sqlite_only
+def test_a_copy_on_a_mail_that_answers_our_mail_to_someone_else_is_left_to_the_agents(agents_desk: Desk) -> None:
+    """Luis got the agent's answer as a participant; a mail "from Marta" naming his copy proves nothing of Marta.
+    Whom it copied is written on the case for the agents, and an agent who copies them adds them."""
+    desk = agents_desk
+    desk.deliver(FIRST.replace("Message-ID:", "Cc: luis@transportes.example.org\nMessage-ID:"))
+    desk.run_once()
+    desk.deliver(reply_of(AGENT, notification(desk), "¿Qué versión de Adobe tiene?", "<cc-r2@example.com>"))
+    desk.run_once()
+    (to_luis,) = desk.sent_to("luis@transportes.example.org")
+    desk.deliver(mail("<cc-2@evil.example.net>", f"RE: {to_luis.message['Subject']}", "Copio a mi asesor.",
+                      extra=f"In-Reply-To: {to_luis.message['Message-ID']}\nCc: {ADVISER}\n"))
+    desk.run_once()
+
+    assert participants(desk) == ["luis@transportes.example.org"]
+    told = notification(desk)
+    assert ADVISER in body(told) and "not added" in people(the_case(desk))[-1].text
+
+    desk.deliver(reply_of(AGENT, told, "Copio al asesor de Marta.", "<cc-r3@example.com>", extra=f"Cc: {ADVISER}\n"))
+    desk.run_once()
+    assert participants(desk) == ["luis@transportes.example.org", ADVISER]
+
+
+@pytest.mark.parametrize("authenticated", [False, True])
+@sqlite_only
+def test_a_new_case_takes_the_senders_colleagues_and_anyone_only_when_authenticated(agents_desk: Desk,
+                                                                                    authenticated: bool) -> None:
+    desk = agents_desk
+    cc = f"Cc: luis@transportes.example.org, {ADVISER}\n"
+    desk.deliver(FIRST.replace("Message-ID:", f"{DMARC_PASS if authenticated else ''}{cc}Message-ID:"))
+    desk.run_once()
+
+    if authenticated:
+        assert participants(desk) == ["luis@transportes.example.org", ADVISER]
+    else:
+        assert participants(desk) == ["luis@transportes.example.org"]
+        assert f"not added to the case (nothing shows that this mail is {CUSTOMER}'s): {ADVISER}." in \
+            people(the_case(desk))[0].text
+
+
+@sqlite_only
+def test_a_customers_copies_past_the_cap_are_left_to_the_agents(agents_desk: Desk) -> None:
+    """[limits] participants_per_case bounds whom mail from outside puts on a case; an agent's copy still adds."""
+    desk = agents_desk
+    desk.config_path.write_text(desk.config_path.read_text() + "participants_per_case = 2\n")
+    desk.deliver(FIRST)
+    desk.run_once()
+    _, ack = desk.first_mails(CUSTOMER)
+    copied = [f"colega{n}@example.net" for n in range(3)]
+    desk.deliver(mail("<cap-1@transportes.example.org>", f"RE: {ack.message['Subject']}", "Copio a mis colegas.",
+                      extra=f"In-Reply-To: {ack.message['Message-ID']}\nCc: {', '.join(copied)}\n"))
+    desk.run_once()
+
+    assert participants(desk) == copied[:2]
+    assert "past [limits] participants_per_case = 2): colega2@example.net." in people(the_case(desk))[-1].text
+
+    desk.deliver(reply_of(AGENT, notification(desk), "Copio a su colega.", "<cap-r1@example.com>",
+                          extra=f"Cc: {copied[2]}\n"))
+    desk.run_once()
+    assert participants(desk) == copied
+    assert all(len(desk.sent_to(address)) == 1 for address in copied)
+
+
 @sqlite_only
 def test_a_display_name_that_imitates_an_address_is_flagged_for_the_agents(agents_desk: Desk) -> None:
     desk = agents_desk

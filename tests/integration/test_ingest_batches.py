@@ -104,7 +104,7 @@ def test_a_copy_of_a_mail_in_the_same_batch_is_a_duplicate(desk: Desk) -> None:
 LOOKUPS = {
     "threading by Message-ID": re.compile(r"^SELECT .* FROM entry WHERE entry\.message_id IN"),
     "cases by number": re.compile(r'^SELECT .* FROM "case" WHERE "case"\.number IN'),
-    "password mails answered": re.compile(r"^SELECT .* FROM outbox WHERE outbox\.message_id IN"),
+    "mails of ours answered": re.compile(r"^SELECT .* FROM outbox WHERE outbox\.message_id IN"),
     "the ledger": re.compile(r"^SELECT .* FROM receipt WHERE \(receipt\.message_id IN"),
     "the agents' history": re.compile(r"row_number\(\) OVER \(PARTITION BY entry\.case_id"),
     "receipts written": re.compile(r"^INSERT INTO receipt"),

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.mail.addresses import MAX_ADDRESS, Mailbox, addr_spec, address_list, has_encoded_word, mailboxes
+from mailbot.mail.addresses import (MAX_ADDRESS, Mailbox, addr_spec, address_list, delivery_mailbox, has_encoded_word,
+                                    mailboxes)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,47 @@ def test_any_header_reads_without_error_into_at_most_limit_valid_addresses(value
     found = address_list([value], limit)
     assert len(found) <= limit
     assert all(addr_spec(addr) == addr and len(addr) <= MAX_ADDRESS for addr in found)
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("victim@example.org", "victim@example.org"),
+        ("Victim@Example.ORG", "victim@example.org"),
+        ("victim+1@example.org", "victim@example.org"),
+        ("victim+a+b@example.org", "victim@example.org"),
+        ('"victim"@example.org', "victim@example.org"),
+        ('"victim+x"@example.org', "victim@example.org"),
+        ('"vic\\"tim"@example.org', 'vic"tim@example.org'),
+        ("victim@example.org.", "victim@example.org"),
+        (" victim@example.org ", "victim@example.org"),
+        ("+victim@example.org", "+victim@example.org"),
+        ("v.ictim@example.org", "v.ictim@example.org"),
+        ("victim-1@example.org", "victim-1@example.org"),
+        ('"a@b"@example.org', "a@b@example.org"),
+        ("nobody", "nobody"),
+    ],
+    ids=["plain", "case", "tag", "tags", "quoted", "quoted-tag", "quoted-pair", "root-dot", "spaces",
+         "only-a-tag-is-kept", "dots-kept", "dash-kept", "quoted-at", "no-at"],
+)
+def test_delivery_mailbox(address: str, expected: str) -> None:
+    assert delivery_mailbox(address) == expected
+
+
+LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", min_size=1, max_size=20)
+DOMAIN = st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){0,3}", fullmatch=True)
+
+
+@given(LOCAL, st.text(alphabet="abc0123456789+-", max_size=10), DOMAIN)
+def test_every_spelling_of_one_mailbox_is_counted_as_it(local: str, tag: str, domain: str) -> None:
+    mailbox = delivery_mailbox(f"{local}@{domain}")
+    spellings = [f"{local}+{tag}@{domain}", f'"{local}"@{domain}', f"{local}@{domain}.", f"{local.upper()}@{domain}",
+                 f'"{local}+{tag}"@{domain.upper()}.']
+    assert {delivery_mailbox(s) for s in spellings} == {mailbox}
+    assert delivery_mailbox(mailbox) == mailbox
+
+
+@given(LOCAL, LOCAL, DOMAIN)
+def test_different_mailboxes_stay_apart(one: str, other: str, domain: str) -> None:
+    if one.lower() != other.lower():
+        assert delivery_mailbox(f"{one}@{domain}") != delivery_mailbox(f"{other}@{domain}")

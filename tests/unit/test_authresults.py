@@ -1,4 +1,5 @@
-"""Unit tests for mailbot.mail.authresults: which Authentication-Results headers prove an agent's own address."""
+"""Unit tests for mailbot.mail.authresults: which Authentication-Results headers prove an agent's own address,
+and which prove that the From address's domain sent a mail."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.mail.authresults import verified_sender_pass
+from mailbot.mail.authresults import from_domain_pass, verified_sender_pass
 
 TRUSTED = ["mx.example.com"]
 AGENT = "agente@example.org"
@@ -99,3 +100,29 @@ def test_any_header_text_gives_a_method_or_none_and_never_raises(headers: list[s
 @given(st.text(alphabet="mx.example.com;=() dkimpasheaderdi@agente", max_size=120))
 def test_near_miss_headers_never_raise(value: str) -> None:
     assert verified_sender_pass([value], TRUSTED, AGENT) in ("dkim", "spf", None)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([RSPAMD], "dmarc"),
+        ([EXCHANGE_STYLE], "dmarc"),
+        ([GMAIL_STYLE], "dmarc"),
+        ([OPENDKIM], "dkim"),  # a signature of the From's own domain is aligned
+        (["MX.Example.COM; DMARC=Pass header.from=Example.ORG."], "dmarc"),
+        # SPF vouches for the envelope sender, not for the From header
+        (["mx.example.com; spf=pass smtp.mailfrom=example.org"], None),
+        (["mx.example.com; spf=pass smtp.mailfrom=bounces@evil.example.net header.from=example.org"], None),
+        (["mx.example.com; dmarc=fail header.from=example.org"], None),
+        (["mx.example.com; dmarc=pass header.from=example.net"], None),
+        (["mx.example.com; dkim=pass header.d=evil.example.net; dmarc=none header.from=example.org"], None),
+        (["relay.example.net; dmarc=pass header.from=example.org"], None),
+        (["dmarc=pass header.from=example.org"], None),
+        ([], None),
+    ],
+    ids=["rspamd", "exchange-style", "gmail-style", "aligned-dkim", "case-and-trailing-dot", "spf-only",
+         "spf-clause-header-from", "dmarc-fail", "dmarc-other-domain", "dkim-of-another-domain", "untrusted",
+         "malformed", "no-headers"],
+)
+def test_from_domain_pass(headers: list[str], expected: str | None) -> None:
+    assert from_domain_pass(headers, TRUSTED, "example.org") == expected

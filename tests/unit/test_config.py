@@ -165,6 +165,7 @@ auto_replies_per_hour = 3
 auto_replies_per_day = 10
 max_message_size = "20 MiB"
 max_attachment_size = 10000000
+participants_per_case = 4
 
 [calendars.oficina]
 timezone = "America/Bogota"
@@ -206,7 +207,8 @@ def test_a_configuration_without_the_new_sections_keeps_the_desk_as_it_is(tmp_pa
     config = load_config(write(tmp_path, MINIMAL))
     assert (config.desk.secret, config.desk.trusted_authserv_ids, config.desk.reopen_closed) == (None, (), False)
     assert config.limits == LimitsConfig(auto_replies_per_hour=5, auto_replies_per_day=20,
-                                         max_message_size=25_000_000, max_attachment_size=20_000_000)
+                                         max_message_size=25_000_000, max_attachment_size=20_000_000,
+                                         participants_per_case=10)
     queue = config.queues[0]
     assert (queue.agents, queue.agents_group, queue.agent_recipients, queue.escalation_levels) == ((), None, (), None)
     assert not config.is_agent("mesadeayuda", "agente1@example.com")
@@ -240,7 +242,7 @@ def test_a_full_configuration_of_agents_limits_calendars_sla_and_escalation(
     assert config.desk.secret == SECRET and SECRET not in repr(config)
     assert config.desk.trusted_authserv_ids == ("mx.example.com", "mx2.example.net")
     assert config.desk.reopen_closed is True
-    assert config.limits == LimitsConfig(3, 10, 20 * 1024 * 1024, 10_000_000)
+    assert config.limits == LimitsConfig(3, 10, 20 * 1024 * 1024, 10_000_000, 4)
 
     desk, clave = config.queues
     assert desk.agents == ("agente1@example.com", "agente2@example.com")
@@ -366,9 +368,12 @@ WRONG = [
      "[limits] auto_replies_per_day: expected at least auto_replies_per_hour (5), got 3", "day-below-hour"),
     ({"top": "[limits]\nauto_replies_per_hour = 0\n"},
      "[limits] auto_replies_per_hour: expected an integer 1–1000, got 0", "per-hour-zero"),
+    ({"top": "[limits]\nparticipants_per_case = 101\n"},
+     "[limits] participants_per_case: expected an integer 0–100, got 101", "participants-past-one-cc"),
     ({"top": "[limits]\nmax_mesage_size = 1\n"},
      "[limits] max_mesage_size: unknown key; known keys here: auto_replies_per_day, auto_replies_per_hour, "
-     'max_attachment_size, max_message_size (did you mean "max_message_size"?)', "limits-typo"),
+     'max_attachment_size, max_message_size, participants_per_case (did you mean "max_message_size"?)',
+     "limits-typo"),
     # [calendars]
     ({"top": '[calendars.oficina]\nhours = { mon = ["7-19"] }\n'},
      "[calendars.oficina] hours.mon[0]: expected a range \"HH:MM-HH:MM\" such as \"07:00-19:00\", got '7-19'",

@@ -40,7 +40,8 @@ class Inbound:
         return (self.lookups or Lookups(self.session)).history(case)
 
     def copied(self) -> list[str]:
-        """Whom the mail Cc'd, besides the desk's addresses and the queue's agents: the case's participants."""
+        """Whom the mail Cc'd, besides the desk's addresses and the queue's agents: who may join the case as its
+        participants (an agent's copies do; a customer's as desk/actions/copies.py says)."""
         desk = {q.address.lower() for q in self.config.queues} | {a.lower() for a in self.queue.agents}
         return [a.lower() for a in self.mail.cc if a.lower() not in desk and a.lower() != self.queue.agents_group]
 

@@ -17,6 +17,7 @@ from ..outbox import (ack_context, agent_notify_context, credentials_context, cr
                       linked_context, stranger_context)
 from ..verdict import Verdict
 from .base import Inbound
+from .copies import sort_copied
 
 NO_SUBJECT = {"es": "(sin asunto)", "en": "(no subject)"}
 
@@ -117,9 +118,10 @@ def _open(inbound: Inbound, linked_to: Case | None = None) -> tuple[Case, Entry,
     subject = (strip_case_tag(subject, stale) if stale else subject) or NO_SUBJECT[language]
     case = cases.open_case(inbound.session, config.desk.case_prefix,
                            cases.NewCase(inbound.queue.key, subject, contact, language, linked_to=linked_to))
+    copies = sort_copied(inbound, case, opening=True)
     entry = cases.record_inbound(inbound.session, config.storage_path, case, mail, inbound.raw_sha256,
-                                 EntryKind.CUSTOMER)
-    cases.add_participants(inbound.session, case, inbound.copied())
+                                 EntryKind.CUSTOMER, notes=copies.notes)
+    cases.add_participants(inbound.session, case, copies.joining)
     escalation.case_changed(inbound.session, config, case, escalation.Event.CUSTOMER_WROTE, utcnow())
     inbound.session.flush()  # one INSERT of the case as it stands (its id names the mails queued about it)
     return case, entry, created

@@ -1,0 +1,77 @@
+"""Whom a person's mail puts on a case by copying them. A participant gets every agent reply, and anyone can write
+any From, so a Cc'd address joins only when the mail shows that its From is genuine:
+
+- a trusted Authentication-Results header shows DMARC, or a DKIM signature of the From's own domain, passing;
+- on a case the mail threads onto: it answers (In-Reply-To/References) a mail the desk sent that very sender on
+  that case, whose Message-ID only its recipients know;
+- on a case the mail opens: the address is of the sender's configured account ([accounts]), a colleague who may
+  add to the account's cases anyway. A forged new case holds only the forger's words, but what the agents answer
+  on it may still tell of the contact, so a stranger is not put on it either.
+
+At most [limits] participants_per_case people join a case this way. Whoever else was copied is written on the
+entry, for the agents: an agent who copies them on a reply adds them (desk/actions/agent_reply.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...mail.authresults import from_domain_pass
+from ..lookups import Lookups, named_ids
+from ..models import Case
+from .base import Inbound
+
+
+@dataclass(frozen=True)
+class Copies:
+    """Who joins the case, and the lines the entry carries about whoever was copied but does not."""
+
+    joining: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def sort_copied(inbound: Inbound, case: Case, *, opening: bool) -> Copies:
+    """The people `inbound` copied who are not on `case` yet, sorted by the rules above; `opening`: the mail opens
+    `case` (its own Message-ID cannot answer a mail of ours on it)."""
+    known = {case.contact.email.lower(), *(p.email.lower() for p in case.participants)}
+    newcomers = [address for address in dict.fromkeys(inbound.copied()) if address not in known]
+    if not newcomers:
+        return Copies()
+    sender = (inbound.mail.from_addr or "").lower()
+    if _authenticated(inbound, sender) or (not opening and _answers_our_mail(inbound, case, sender)):
+        vouched = newcomers
+    else:
+        vouched = [address for address in newcomers if opening and _colleagues(inbound, sender, address)]
+    limit = inbound.config.limits.participants_per_case
+    joining = vouched[:max(0, limit - len(case.participants))]
+    notes = [_not_added([a for a in newcomers if a not in vouched], f"nothing shows that this mail is {sender}'s"),
+             _not_added(vouched[len(joining):], f"past [limits] participants_per_case = {limit}")]
+    return Copies(joining, [note for note in notes if note])
+
+
+def _not_added(addresses: list[str], why: str) -> str:
+    """The entry's line about people copied who did not join, or "" when there are none."""
+    if not addresses:
+        return ""
+    return (f"Copied, not added to the case ({why}): {', '.join(addresses)}. An agent adds them by copying them "
+            "on a reply.")
+
+
+def _authenticated(inbound: Inbound, sender: str) -> bool:
+    """A trusted border MTA saw DMARC, or the From domain's own DKIM signature, pass (mail/authresults.py)."""
+    results = [value for name, value in inbound.mail.headers if name == "authentication-results"]
+    trusted = inbound.config.desk.trusted_authserv_ids
+    return from_domain_pass(results, trusted, sender.rpartition("@")[2]) is not None
+
+
+def _answers_our_mail(inbound: Inbound, case: Case, sender: str) -> bool:
+    """It names a Message-ID of ours that went to its sender about this case: read with the batch's lookups."""
+    lookups = inbound.lookups or Lookups(inbound.session)
+    return lookups.mailed(named_ids(inbound.mail), sender, case.id)
+
+
+def _colleagues(inbound: Inbound, sender: str, address: str) -> bool:
+    """Both addresses are of one account listed in [accounts] (a mail domain alone is no organisation: gmail.com)."""
+    accounts = inbound.config.accounts
+    account = accounts.get(sender.rpartition("@")[2])
+    return account is not None and accounts.get(address.rpartition("@")[2]) == account
