@@ -27,7 +27,8 @@ class App:
     def open(cls, config: Config) -> App:
         engine = store.make_engine(config.database_url)
         store.ensure_schema(engine)
-        return cls(config, engine, store.session_factory(engine), Templates(config.templates_path), Doorbell())
+        return cls(config, engine, store.session_factory(engine), Templates(config.templates_path), Doorbell(),
+                   ParseAhead(config.logging))
 
     def close(self) -> None:
         self.parse_ahead.close()

@@ -49,8 +49,9 @@ def database_lock(url: str) -> Iterator[None]:
 
 
 def lock_key(name: str) -> int:
-    """The PostgreSQL advisory lock key (a signed bigint) for `name`; stable across versions and machines, since
-    every daemon on the database must compute the same key."""
+    """The PostgreSQL advisory lock key (a signed bigint) for `name`; the same on every machine, since every daemon
+    of the desk must compute the same key (AdvisoryLock names it with the schema; daemons of two versions are not
+    run side by side: README, upgrading)."""
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, person=b"mailbot-lock").digest()
     return int.from_bytes(digest, "big", signed=True)
 

@@ -19,21 +19,28 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
+from .. import logs
+from ..config import LoggingConfig
 from ..errors import first_line
 from ..mail.parse import InboundMail, ParseLimits, parse_or_reason
 from ..mail.source import Batch
 
 log = logging.getLogger(__name__)
 Parsed = dict[int, InboundMail | str]  # UID → the parsed mail, or why it cannot be parsed
+RESULT_TIMEOUT = 300.0  # seconds a batch may take in the worker: past that it is taken as hung, and parsed here
+TASKS_PER_WORKER = 200  # batches before the worker is replaced by a fresh one: what a parse leaks stays bounded
+STOP_WAIT = 10.0  # seconds `close` waits for the worker to finish the batch in hand before killing it
 
 
 class ParseAhead:
     """One worker process, started at the first backlog and kept until `close` (the daemon's life). Thread-safe:
-    several mailboxes' intake runners share it; their batches queue for the one worker."""
+    several mailboxes' intake runners share it; their batches queue for the one worker. Memory: a mailbox in a
+    backlog holds two batches (the one written, the one parsed ahead), each within `[daemon]`'s byte budget."""
 
-    def __init__(self) -> None:
+    def __init__(self, logging_config: LoggingConfig | None = None) -> None:
+        self.logging = logging_config or LoggingConfig()
         self._pool: ProcessPoolExecutor | None = None
-        self._broken = False
+        self._broken = self._closed = False
         self._lock = threading.Lock()
         self.parsed = 0  # mails the worker parsed, for the tests and the curious
 
@@ -56,22 +63,26 @@ class ParseAhead:
             current, parsing = following, ahead
 
     def close(self) -> None:
+        """End the worker: it finishes the batch in hand (up to STOP_WAIT), or is killed. No worker starts after."""
         with self._lock:
+            self._closed = True
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _end(pool, STOP_WAIT)
 
     def _submit(self, batch: Batch, limits: ParseLimits) -> Future[Parsed] | None:
         raws = [(item.uid, item.raw) for item in batch.items if item.error is None]
         with self._lock:
-            if self._broken or not raws:
+            if self._broken or self._closed or not raws:
                 return None
-            if self._pool is None:
-                # spawn, not fork: the daemon has threads (and their locks) that a forked child would inherit mid-use.
-                self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), initializer=_quiet)
             try:
+                if self._pool is None:
+                    # spawn, not fork: the daemon has threads (and their locks) a forked child would inherit mid-use.
+                    self._pool = ProcessPoolExecutor(
+                        1, multiprocessing.get_context("spawn"), initializer=_worker_started,
+                        initargs=(self.logging.format, self.logging.level), max_tasks_per_child=TASKS_PER_WORKER)
                 return self._pool.submit(parse_batch, raws, limits)
-            except RuntimeError as exc:  # the pool broke earlier or is shut down
+            except Exception as exc:  # no process could be started (a pids limit, memory), or the pool broke
                 self._give_up(exc)
                 return None
 
@@ -79,8 +90,8 @@ class ParseAhead:
         if parsing is None:
             return {}
         try:
-            parsed = parsing.result()
-        except Exception as exc:  # the worker died (BrokenProcessPool) or could not send its result back
+            parsed = parsing.result(RESULT_TIMEOUT)
+        except Exception as exc:  # the worker died (BrokenProcessPool), hung (TimeoutError), or sent nothing back
             with self._lock:
                 self._give_up(exc)
             return {}
@@ -92,11 +103,11 @@ class ParseAhead:
     def _give_up(self, exc: BaseException) -> None:
         if not self._broken:
             log.error("the parsing worker failed (%s: %s); parsing in-process from now on", type(exc).__name__,
-                      first_line(exc))
+                      first_line(exc) or "no detail")
         self._broken = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _end(pool, 0.0)
 
 
 def parse_batch(raws: list[tuple[int, bytes]], limits: ParseLimits) -> Parsed:
@@ -108,7 +119,21 @@ def parse_batch(raws: list[tuple[int, bytes]], limits: ParseLimits) -> Parsed:
     return parsed
 
 
-def _quiet() -> None:
-    """Ctrl-C in a terminal reaches the whole process group: the daemon finishes its batch, and the worker must
-    not die under it meanwhile. The daemon's shutdown ends the worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_started(log_format: str, log_level: str) -> None:
+    """The daemon decides when the worker ends (`close`): Ctrl-C or systemd's SIGTERM to the whole group must not
+    kill it under a batch, and SIGHUP is the daemon's. Its log lines look like the daemon's."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    logs.setup(log_format, log_level)
+
+
+def _end(pool: ProcessPoolExecutor, wait: float) -> None:
+    """Shut the pool down without blocking on a hung worker: after `wait` seconds its process is killed (it ignores
+    SIGTERM). A worker whose daemon died outright exits on its own when its task pipe closes."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython's own, read before shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(wait)
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
