@@ -109,6 +109,7 @@ class DeskConfig:
     message_id_domain: str
     secret: str | None = field(default=None, repr=False)
     trusted_authserv_ids: tuple[str, ...] = ()
+    agents_server_binds_sender: bool = False  # whether a trusted pass for an agent's own address proves the agent
     reopen_closed: bool = False
 
     @property
@@ -317,9 +318,13 @@ def _resolve_sqlite(url: str, reader: Reader) -> str:
         return prefix + str(reader.resolve(url[len(prefix) :]))
     if url.startswith("postgresql"):
         driver = _missing_driver(url)
+        if driver == "psycopg":
+            raise reader.error("database.url", "needs the psycopg driver, which is not installed: pip install "
+                                              "'mailbot[postgresql]'", url.split(":", 1)[0])
         if driver:
-            raise reader.error("database.url", f"needs the {driver} driver, which is not installed (pip install "
-                                              "'mailbot[postgresql]' installs psycopg)", url.split(":", 1)[0])
+            raise reader.error("database.url", f"names the {driver} driver, which is not installed; write "
+                                              '"postgresql+psycopg://…" (psycopg comes with mailbot[postgresql])',
+                               url.split(":", 1)[0])
     return url
 
 
@@ -327,11 +332,14 @@ def _missing_driver(url: str) -> str | None:
     """The name of the database driver `url` needs when it cannot be imported (told with the file and the key, not
     at the first connection), else None."""
     from sqlalchemy import make_url  # here: reading a configuration imports no database code otherwise
+    from sqlalchemy.exc import NoSuchModuleError
 
     try:
         make_url(url).get_dialect().import_dbapi()
     except ModuleNotFoundError as exc:
         return exc.name or "database"
+    except NoSuchModuleError:  # a driver SQLAlchemy does not know at all ("postgresql+nosuchdriver")
+        return url.split(":", 1)[0].partition("+")[2] or "database"
     except Exception:  # a malformed URL: the engine says what is wrong with it, with the file
         return None
     return None
@@ -351,6 +359,7 @@ def _desk(table: Table) -> DeskConfig:
         trusted_authserv_ids=table.text_list(
             "trusted_authserv_ids", AUTHSERV_ID, 'the authserv-id of a mail server, such as "mx.example.com"',
             '["mx.example.com"]'),
+        agents_server_binds_sender=table.flag("agents_server_binds_sender", DeskConfig.agents_server_binds_sender),
         reopen_closed=table.flag("reopen_closed", DeskConfig.reopen_closed),
     )
     try:

@@ -243,7 +243,7 @@ def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
     """What classify knows of the desk and of the queue the batch came to."""
     return Ours(config.desk.message_id_domain, frozenset(q.address.lower() for q in config.queues),
                 frozenset(a.lower() for a in queue.agents), queue.agents_group, secret,
-                config.desk.trusted_authserv_ids)
+                config.desk.trusted_authserv_ids, config.desk.agents_server_binds_sender)
 
 
 def _duplicate(session: Session, key: _Key, earlier: _Earlier) -> Verdict:

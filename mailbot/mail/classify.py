@@ -38,7 +38,8 @@ class Decision:
 class Ours:
     """What classify needs to know of the desk: what marks mail as its own (the Message-ID domain and the queues'
     addresses) and, for the queue the mail came to, its agents (lower case), the agents' list, the desk secret
-    that signs notification ids and the authserv-ids whose Authentication-Results count."""
+    that signs notification ids, the authserv-ids whose Authentication-Results count and whether such a result may
+    prove an agent."""
 
     message_id_domain: str
     addresses: frozenset[str]
@@ -46,6 +47,7 @@ class Ours:
     agents_group: str | None = None
     secret: bytes = b""
     trusted_authserv_ids: tuple[str, ...] = ()
+    agent_results: bool = False  # [desk] agents_server_binds_sender: a trusted pass for an agent's address counts
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def agent_proof(mail: InboundMail, ours: Ours) -> tuple[str, str | None] | None:
             case_number = signed_case(message_id, address, ours.secret)
             if case_number is not None:
                 return "signed reference", case_number
+    if not ours.agent_results:  # SPF and DKIM name a person only where the agents' server binds them to the login
+        return None
     results = [value for name, value in mail.headers if name == "authentication-results"]
     method = verified_sender_pass(results, ours.trusted_authserv_ids, agent)
     return (method, None) if method else None

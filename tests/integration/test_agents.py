@@ -27,7 +27,7 @@ def agents_desk(desk: Desk) -> Desk:
     text = desk.config_path.read_text()
     text = re.sub(r'(key = "mesadeayuda"\n(?:.*\n)*?hours_text = .*\n)',
                   rf'\1agents = ["{AGENT}", "{OTHER_AGENT}"]\n', text, count=1)
-    text = text.replace('[desk]\n', '[desk]\ntrusted_authserv_ids = ["mx.example.com"]\n', 1)
+    text = text.replace('[desk]\n', '[desk]\ntrusted_authserv_ids = ["mx.example.com"]\nagents_server_binds_sender = true\n', 1)
     desk.config_path.write_text(text + "[limits]\nauto_replies_per_hour = 5\nauto_replies_per_day = 20\n")
     return desk
 

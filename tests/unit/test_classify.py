@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mailbot.mail.classify import Ours, Route, classify
@@ -56,7 +58,7 @@ def test_a_colleague_whose_client_uses_our_domain_is_still_a_customer() -> None:
 SECRET = b"k" * 32
 AGENT = "agente1@example.com"
 AGENTS = Ours("mailbot.example.com", frozenset({"mesadeayuda@example.com"}), frozenset({AGENT}),
-              "soporte-grupo@example.com", SECRET, ("mx.example.com",))
+              "soporte-grupo@example.com", SECRET, ("mx.example.com",), agent_results=True)
 
 
 def signed(agent: str = AGENT, case: str = "CS0000001") -> str:
@@ -124,3 +126,14 @@ def test_loop_guards_and_agents(raw: bytes, route: Route, rule: str) -> None:
 def test_a_signed_reference_names_the_case_it_proves() -> None:
     decision = classify(parse_message(mail(f"In-Reply-To: {signed(case='CS0000042')}\n", sender=AGENT)), AGENTS)
     assert decision.case_number == "CS0000042"
+
+
+def test_an_authentication_result_proves_no_agent_unless_the_agents_server_binds_the_sender() -> None:
+    """SPF and DKIM vouch for a domain's servers; they name the person only where those servers refuse any MAIL FROM
+    and DKIM identity but the logged-in user's ([desk] agents_server_binds_sender)."""
+    proved = parse_message(mail(f"Authentication-Results: mx.example.com; spf=pass smtp.mailfrom={AGENT}\n",
+                                sender=AGENT))
+    unbound = replace(AGENTS, agent_results=False)
+    assert classify(proved, AGENTS).route is Route.AGENT
+    assert classify(proved, unbound).route is Route.AGENT_UNVERIFIED
+    assert classify(parse_message(mail(f"In-Reply-To: {signed()}\n", sender=AGENT)), unbound).route is Route.AGENT

@@ -56,8 +56,8 @@ def test_a_minimal_configuration_loads_with_documented_defaults(tmp_path: Path) 
          "[queues.mesadeayuda.imap] password_file: cannot read"),
         ('password = "not-used-by-these-tests"', "", "[queues.mesadeayuda.imap] password_env: missing; expected password_env or password_file"),
         ('url = "sqlite:///m.db"', 'url = "mysql://x"', "[database] url: expected a \"sqlite:///…\" or \"postgresql+psycopg://…\" URL"),
-        ('url = "sqlite:///m.db"', 'url = "postgresql+pg8000://desk@db.example.com/desk"',
-         "[database] url: needs the pg8000 driver, which is not installed"),
+        ('url = "sqlite:///m.db"', 'url = "postgresql+nosuchdriver://desk@db.example.com/desk"',
+         '[database] url: names the nosuchdriver driver, which is not installed; write "postgresql+psycopg://…"'),
         ("[database]", "[databse]\nurl = 1\n[database]", "[databse]: unknown table"),
         ("[smtp]\n", "[smtp]\nusername = \"desk\"\n", "[smtp] password_env: username is set, so a password is needed"),
         ('host = "127.0.0.1"\nport = 25', 'hots = "127.0.0.1"\nport = 25', '[smtp] host: missing; expected a string (is "hots" a typo?)'),
@@ -302,8 +302,8 @@ SIZE_EXPECTED = ('expected a number of bytes such as 25000000, or a string with 
 DURATION = 'expected a duration such as "30m", "4h", "2d" or "1d4h"'
 NOT_OURS = ("expected an address that is not the desk's own ([[queues]] address): mail to it would come back to "
             "mailbot, got 'mesadeayuda@example.com'")
-DESK_KEYS = ("case_prefix, language, message_id_domain, name, portal_url, reopen_closed, secret_env, secret_file, "
-             "timezone, trusted_authserv_ids")
+DESK_KEYS = ("agents_server_binds_sender, case_prefix, language, message_id_domain, name, portal_url, reopen_closed, "
+             "secret_env, secret_file, timezone, trusted_authserv_ids")
 WRONG = [
     # [desk]
     ({"desk": 'secret_env = "MAILBOT_TEST_UNSET_SECRET"\n'},

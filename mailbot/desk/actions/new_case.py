@@ -75,8 +75,8 @@ def open_for_stranger(inbound: Inbound) -> Verdict:
 
 
 def needs_credentials(session: Session, contact: Contact) -> bool:
-    """Decided from the contact's state, not from "this mail created the contact": a customer first seen through
-    bulk mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
+    """For a contact that existed before this mail, decided from its state: a customer first seen through bulk
+    mail, or whose credentials mail went dead, bounced or was suppressed, gets credentials with their next
     answered case. The contact's row is locked first (PostgreSQL), so two daemons answering two mails of one
     contact at once queue one credentials mail, not two with two passwords."""
     sent_at = session.scalar(select(Contact.credentials_sent_at).where(Contact.id == contact.id).with_for_update())
