@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import and_, insert, or_, select, text
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import logs
@@ -37,6 +37,15 @@ from .verdict import Verdict
 log = logging.getLogger(__name__)
 # Failures of the machine, not of the message: a full disk, a database that is locked or gone.
 ENVIRONMENT_ERRORS = (OSError, OperationalError, InterfaceError)
+# What one mail can make a database refuse, by the database's own words: a statement past one of its limits. A
+# forged mail once put 260,000 ids in one IN (…); taken for an outage, it blocked its mailbox for good. Nothing else
+# counts, even when the database still answers: a locked, full or read-only database or a missing table would then
+# set aside every mail while it lasts. PostgreSQL says it by SQLSTATE class 54 (program limit exceeded); SQLite,
+# and libpq before sending a statement, only in words.
+_LIMIT_SQLSTATE_CLASS = "54"
+_LIMIT_WORDS = ("too many sql variables", "string or blob too big", "expression tree is too large",
+                "too many terms in compound select", "parser stack overflow",
+                "number of parameters must be between")  # the last: libpq, of a statement it did not send
 Identity = tuple[str, str]  # (Message-ID or "", content fingerprint)
 
 
@@ -67,9 +76,9 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
         try:
             with session.begin_nested():
                 done = _Pass(session, config, queue, ours, fresh, solo=False).run()
-        except ENVIRONMENT_ERRORS:
-            raise  # not a message's fault: the batch rolls back and stays in the inbox for the next cycle
         except Exception as exc:
+            if is_outage(session, exc):
+                raise  # not a message's fault: the batch rolls back and stays in the inbox for the next cycle
             log.info("%s: the batch of %d failed whole (%s: %s); taking it one message at a time", mailbox,
                      len(fresh), type(exc).__name__, first_line(exc))
             done = _Pass(session, config, queue, ours, fresh, solo=True).run()
@@ -82,6 +91,34 @@ def ingest_batch(session: Session, config: Config, queue: QueueConfig, mailbox: 
             else:
                 log.info("%s (%s): %s", verdict.outcome.value, verdict.rule, verdict.reason)
     return [_from_receipt(session, known[item.uid]) if item.uid in known else done[item.uid] for item in batch]
+
+
+def is_outage(session: Session, exc: BaseException) -> bool:
+    """Whether `exc`, raised under a savepoint now rolled back, is the machine's failure rather than the mail's.
+
+    An environment error is an outage unless the database refused a statement for going past one of its limits
+    (`past_a_database_limit`) and still answers on the same connection right after."""
+    if not isinstance(exc, ENVIRONMENT_ERRORS):
+        return False
+    refused = (isinstance(exc, OperationalError) and not exc.connection_invalidated and exc.orig is not None
+               and past_a_database_limit(exc.orig))
+    if not refused:
+        return True
+    try:
+        session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return True
+    return False
+
+
+def past_a_database_limit(error: BaseException) -> bool:
+    """A driver's error that says a statement went past one of the database's limits (see _LIMIT_WORDS). The
+    driver's own error, not SQLAlchemy's: that one quotes the statement's parameters, which a mail may fill."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_LIMIT_SQLSTATE_CLASS)
+    words = str(error).lower()
+    return any(limit in words for limit in _LIMIT_WORDS)
 
 
 def parse_limits(config: Config) -> ParseLimits:
@@ -118,7 +155,9 @@ class _Ledger:
     A resend, or one mail sent to two desk addresses, is a duplicate; the fingerprint tells a different mail that
     reuses a Message-ID (FreeScout #5591) apart, and that one is processed as new. A mail without a Message-ID is
     known by its fingerprint alone. The receipt table's unique index on the same identity makes this race-safe:
-    of two daemons that take copies of one mail at once, the second's insert fails and it records a duplicate."""
+    of two daemons that take copies of one mail at once, the second's insert fails and it records a duplicate.
+    One query binds a Message-ID or a fingerprint per mail: 10,000 at most ([daemon] batch_size), under SQLite's
+    32,766 bound parameters and PostgreSQL's 65,535."""
 
     def __init__(self, session: Session, mails: list[InboundMail]) -> None:
         self.session = session
@@ -202,9 +241,9 @@ class _Pass:
                 if earlier is None:
                     raise  # not a duplicate: a real inconsistency, so the batch rolls back like any database failure
                 return self._record(key, _duplicate(self.session, key, earlier), mail)
-            except ENVIRONMENT_ERRORS:
-                raise  # not this message's fault: the batch rolls back and stays in the inbox for the next cycle
             except Exception as exc:  # the crash boundary: one bad message never blocks the ones behind it
+                if is_outage(self.session, exc):
+                    raise  # not this message's fault: the batch rolls back and stays in the inbox for the next cycle
                 log.exception("%s UID %s: processing failed, quarantined", key.mailbox, key.uid)
                 return self._record(key, quarantine(key.uid, f"processing failed: {type(exc).__name__}: "
                                                              f"{first_line(exc)}"), mail)

@@ -44,9 +44,14 @@ def hash_chosen(password: str) -> str:
     return ARGON2.hash(password)
 
 
+def is_temporary(password_hash: str) -> bool:
+    """A keyed hash: of a password we minted and mailed, never of one a person chose."""
+    return password_hash.startswith(TEMPORARY_PREFIX)
+
+
 def verify(key: bytes, password_hash: str, password: str) -> bool:
     """Whether `password` matches the hash, of either scheme; False for a malformed hash or another key's."""
-    if password_hash.startswith(TEMPORARY_PREFIX):
+    if is_temporary(password_hash):
         match = _TEMPORARY.fullmatch(password_hash)
         return match is not None and hmac.compare_digest(_unb64(match[2]), _mac(key, _unb64(match[1]), password))
     try:
@@ -57,7 +62,7 @@ def verify(key: bytes, password_hash: str, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     """Whether an argon2 hash was made with weaker parameters than today's; a keyed hash never needs one."""
-    return not password_hash.startswith(TEMPORARY_PREFIX) and ARGON2.check_needs_rehash(password_hash)
+    return not is_temporary(password_hash) and ARGON2.check_needs_rehash(password_hash)
 
 
 def _mac(key: bytes, salt: bytes, password: str) -> bytes:

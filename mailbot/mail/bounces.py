@@ -19,6 +19,10 @@ from flufl.bounce import all_failures
 __all__ = ["Bounce", "parse_bounce"]
 
 MAX_DIAGNOSTIC = 500  # the server's words for a person reading `outbox list`, not a transcript
+# Message-IDs kept of the returned mail. A report returns one message, whose header names one id; ten leave room
+# for a notice that returns a few messages, and keep what a forged report (260,000 ids once) puts in the outbox
+# lookup's IN (…) small. The ids come in the order the report gives them, so a real bounce's is among the first.
+MAX_ORIGINAL_IDS = 10
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _ATTACHED_MESSAGES = frozenset({"message/rfc822", "message/global"})  # message/global: RFC 6532
 _ATTACHED_HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})  # RFC 6522, RFC 6533
@@ -28,9 +32,12 @@ _ENHANCED_STATUS = re.compile(r"(?<![\w.])([245]\.\d{1,3}\.\d{1,3})(?![\w.])")
 _SMTP_FAILURE = re.compile(r"(?<![\w.])[45]\d\d[ -]")
 # A continuation line of a multi-line SMTP reply repeats the codes (RFC 5321 §4.2.1): "550-5.1.1 more text".
 _REPLY_CONTINUATION = re.compile(r"^\s*[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
-# Where a non-standard bounce starts quoting the message it returns (Exim, qmail, Exchange, Sendmail).
-_COPY_MARKER = re.compile(r"^\s*-{2,}.*(?:copy of|below this line|original message)", re.IGNORECASE | re.MULTILINE)
-_QUOTED_MESSAGE_ID = re.compile(r"^[\s>]*message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+# Where a non-standard bounce starts quoting the message it returns (Exim, qmail, Exchange, Sendmail). Both
+# patterns read one line from its start, never the blank lines after it: "\s*" there ran to the end of every run of
+# blank lines from each of its lines, and "-{2,}.*" tried every split of a line of dashes (a forged 80 kB notice took
+# a minute).
+_COPY_MARKER = re.compile(r"^[^\S\n]*--.*(?:copy of|below this line|original message)", re.IGNORECASE | re.MULTILINE)
+_QUOTED_MESSAGE_ID = re.compile(r"^(?:[^\S\n]|>)*message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _MAIL_SYSTEM_SENDERS = frozenset({"mailer-daemon", "postmaster"})
 
 
@@ -177,8 +184,8 @@ def _texts(parts: list[Message]) -> Iterator[str]:
 
 
 def _original_message_ids(parts: list[Message]) -> tuple[str, ...]:
-    """Message-IDs of the returned mail: an attached message or its headers, else "Message-ID:" lines quoted
-    in the notice text (Exim and qmail paste the message below it)."""
+    """The first MAX_ORIGINAL_IDS Message-IDs of the returned mail: an attached message or its headers, else
+    "Message-ID:" lines quoted in the notice text (Exim and qmail paste the message below it)."""
     found: list[str] = []
     for part in parts:
         ctype = part.get_content_type()
@@ -190,7 +197,7 @@ def _original_message_ids(parts: list[Message]) -> tuple[str, ...]:
             found += _msg_ids(str(headers.get("message-id", "")))
     if not found:
         found = [match.group(1) for text in _texts(parts) for match in _QUOTED_MESSAGE_ID.finditer(text)]
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))[:MAX_ORIGINAL_IDS]
 
 
 def _wire_payload(part: Message) -> bytes:

@@ -36,6 +36,9 @@ MAX_FILENAME = 255  # what most file systems take, so a saved attachment keeps i
 # shorter, and the stdlib's parameter parser is quadratic in a header's length.
 MAX_PARAMETER_HEADER = 16_384
 _TOO_MANY_BLANK_LINES = re.compile(r"\n{4,}")  # three or more blank lines in a row
+# XML declarations before the HTML, each up to its ">" (or the end): lxml rejects str documents that declare an
+# encoding. One match, not a copy of the rest of the document per declaration.
+_XML_DECLARATIONS = re.compile(r"\A(?:\s*<\?xml[^>]*(?:>|\Z))+")
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 _FINGERPRINT_HEADERS = ("from", "date", "subject", "message-id")
@@ -366,8 +369,6 @@ def _safe_filename(declared: str) -> str:
 
 def _html_to_text(html: str) -> str:
     """Readable text of an HTML-only mail: inscriptis layout, trailing spaces and blank-line runs trimmed."""
-    while (stripped := html.lstrip()).startswith("<?xml"):
-        html = stripped.partition(">")[2]  # lxml rejects str documents that declare an encoding
-    text = get_text(html)
+    text = get_text(_XML_DECLARATIONS.sub("", html, count=1))
     text = "\n".join(line.rstrip() for line in text.splitlines()).strip()
     return _TOO_MANY_BLANK_LINES.sub("\n\n\n", text)

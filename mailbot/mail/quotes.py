@@ -88,10 +88,16 @@ def _attribution_end(lines: Sequence[str], start: int) -> int | None:
         if not lines[end - 1].strip() or _is_quoted(lines[end - 1]):
             return None
         if _ATTRIBUTION.fullmatch(" ".join(line.strip() for line in lines[start:end])):
-            following = next((line for line in lines[end:] if line.strip()), "")
+            following = _next_text_line(lines, end)
             # Prose such as "On Monday my manager wrote:" is not followed by a quote.
-            return end if _is_quoted(following) else None
+            return end if following < len(lines) and _is_quoted(lines[following]) else None
     return None
+
+
+def _next_text_line(lines: Sequence[str], start: int) -> int:
+    """Index of the first line from ``start`` on that is not blank, else len(lines). By index, not by slice:
+    a slice per line copies the rest of the mail, and a body of attribution lines made stripping quadratic."""
+    return next((i for i in range(start, len(lines)) if lines[i].strip()), len(lines))
 
 
 def _has_inline_answers(lines: Sequence[str], start: int) -> bool:
@@ -111,16 +117,11 @@ def _starts_header_block(lines: Sequence[str], start: int) -> bool:
     line = lines[start].strip()
     if _ORIGINAL_MESSAGE.fullmatch(line):
         return True
-    first = start
-    if _UNDERSCORES.fullmatch(line):
-        first = next((i for i in range(start + 1, len(lines)) if lines[i].strip()), len(lines))
+    first = _next_text_line(lines, start + 1) if _UNDERSCORES.fullmatch(line) else start
+    if first == len(lines) or _field_name(lines[first]) not in _FROM_FIELDS:
+        return False
     fields = [_field_name(candidate) for candidate in lines[first : first + _HEADER_BLOCK_LINES]]
-    return (
-        bool(fields)
-        and fields[0] in _FROM_FIELDS
-        and not _DATE_FIELDS.isdisjoint(fields)
-        and not _OTHER_FIELDS.isdisjoint(fields)
-    )
+    return not _DATE_FIELDS.isdisjoint(fields) and not _OTHER_FIELDS.isdisjoint(fields)
 
 
 def _field_name(line: str) -> str | None:

@@ -1,5 +1,6 @@
 """Outages with real servers stopped and started (issue 14): SMTP down for several cycles, an IMAP server killed
-and restarted under a running daemon, PostgreSQL backends terminated mid-batch, SQLite's write lock held."""
+and restarted under a running daemon, PostgreSQL backends terminated mid-batch, SQLite's write lock held; and the
+one database error that is a mail's own fault (a statement past the database's limits), told from an outage."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
-from mailbot.desk.models import Case, Outbox, OutboxStatus, Receipt
+from mailbot.desk import actions
+from mailbot.desk.models import Case, Outbox, OutboxStatus, Outcome, Receipt
+from mailbot.desk.verdict import Verdict
 from mailbot.servers.dovecot import PrivateDovecot
 from mailbot.servers.smtp_capture import SmtpCapture
 from tests.conftest import DESK_ADDRESS, IMAP_PASSWORD, OTHER_ADDRESS, POSTGRES_URL, Desk, write_desk_config
@@ -261,3 +267,82 @@ def test_a_connection_dropped_mid_fetch_moves_nothing_and_the_next_pass_takes_ev
         relay.close()
     assert len(second.verdicts) == 3 and desk.folder("INBOX") == []
     _each_customer_got_credentials_and_an_ack_once(desk, 3)
+
+
+# A database error that is one mail's fault, and those that are not ------------------------------------------------
+
+def _failing_for(subject_word: str, fail: Callable[[actions.Inbound], None]) -> tuple[tuple[Any, ...], ...]:
+    """The action table, with `fail` run first for a mail whose subject has `subject_word`."""
+    def wrapped(action: actions.Action) -> actions.Action:
+        def act(inbound: actions.Inbound) -> Verdict:
+            if subject_word in inbound.mail.subject:
+                fail(inbound)
+            return action(inbound)
+        return act
+    return tuple((route, thread, wrapped(action)) for route, thread, action in actions.ACTIONS)
+
+
+def _three_mails(desk: Desk) -> None:
+    desk.deliver(mail("<before@example.org>", "Primera consulta", sender="primera@example.org"))
+    desk.deliver(mail("<poison@example.org>", "Mensaje veneno", sender="otro@example.org"))
+    desk.deliver(mail("<after@example.org>", "Otra consulta", sender="tercero@example.org"))
+
+
+def test_a_statement_one_mail_makes_too_big_for_the_database_sets_that_mail_aside_not_the_mailbox(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300,000 bound parameters: past SQLite's and PostgreSQL's limits. The database refuses the statement and
+    answers right after, so the mail is quarantined and the mails around it are processed, on both databases."""
+    def too_many_parameters(inbound: actions.Inbound) -> None:
+        inbound.session.execute(select(Receipt.id).where(Receipt.id.in_(range(300_000))))
+
+    monkeypatch.setattr(actions, "ACTIONS", _failing_for("veneno", too_many_parameters))
+    _three_mails(desk)
+
+    report = desk.run_once()
+
+    assert report.unavailable == [], report.unavailable
+    assert [v.outcome for v in report.verdicts] == [Outcome.NEW_CASE, Outcome.QUARANTINE, Outcome.NEW_CASE]
+    reason = report.verdicts[1].reason
+    assert reason.startswith("processing failed: OperationalError: ") and "\n" not in reason, reason
+    assert desk.folder("INBOX") == [] and len(desk.folder("Cuarentena")) == 1
+    assert _counts(desk)[:2] == (3, 2)
+
+
+def _raising(driver_error: Exception) -> Callable[[actions.Inbound], None]:
+    def fail(_inbound: actions.Inbound) -> None:
+        raise OperationalError("INSERT INTO entry …", {}, driver_error)
+    return fail
+
+
+def _refused_then_gone(inbound: actions.Inbound) -> None:
+    """A refusal for size, but the connection is gone with it: the database does not answer the check after."""
+    inbound.session.connection().invalidate()
+    raise OperationalError("SELECT …", {}, sqlite3.OperationalError("too many SQL variables"))
+
+
+@pytest.mark.parametrize("fail", [
+    _raising(sqlite3.OperationalError("database is locked")),
+    _raising(sqlite3.OperationalError("database or disk is full")),
+    _raising(sqlite3.OperationalError("attempt to write a readonly database")),
+    _raising(sqlite3.OperationalError("no such table: entry")),
+    _raising(psycopg.errors.QueryCanceled("canceling statement due to statement timeout")),
+    _raising(psycopg.errors.DiskFull("could not extend file: No space left on device")),
+    _raising(psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")),
+    _refused_then_gone,
+], ids=["locked", "disk-full", "read-only", "no-table", "statement-timeout", "pg-disk-full", "pg-gone",
+        "refused-then-gone"])
+@sqlite_only
+def test_a_database_that_fails_while_one_mail_is_processed_is_an_outage_and_sets_nothing_aside(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, fail: Callable[[actions.Inbound], None]
+) -> None:
+    """Each of these would fail every mail alike, though most leave the database answering a SELECT: taken for the
+    mail's fault, they would quarantine the whole inbox while they last."""
+    monkeypatch.setattr(actions, "ACTIONS", _failing_for("veneno", fail))
+    _three_mails(desk)
+
+    report = desk.run_once()
+
+    assert report.verdicts == [] and any("database error" in line for line in report.unavailable), report
+    assert len(desk.folder("INBOX")) == 3 and desk.folder("Cuarentena") == []
+    assert _counts(desk) == (0, 0, 0)

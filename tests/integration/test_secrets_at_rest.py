@@ -30,9 +30,9 @@ def credentials(desk: Desk) -> EmailMessage:
     return next(c.message for c in desk.sent_to(CUSTOMER) if "usuario ha sido creado" in str(c.message["Subject"]))
 
 
-def quoting(message: EmailMessage, message_id: str, body: str, encoded: bool = False) -> bytes:
+def quoting(message: EmailMessage, message_id: str, body: str, encoded: bool = False, sender: str = CUSTOMER) -> bytes:
     reply = EmailMessage()
-    reply["From"], reply["To"] = CUSTOMER, DESK_ADDRESS
+    reply["From"], reply["To"] = sender, DESK_ADDRESS
     reply["Subject"], reply["Message-ID"] = f"RE: {message['Subject']}", message_id
     reply["In-Reply-To"] = reply["References"] = str(message["Message-ID"])
     if encoded:
@@ -60,6 +60,21 @@ def test_a_reply_quoting_the_credentials_keeps_no_live_password(desk: Desk) -> N
     with desk.session() as session:
         contact = session.scalars(select(Contact).where(Contact.email == CUSTOMER)).one()
         assert contact.password_hash is not None, "a plain quote is redacted: the password keeps working"
+
+
+@sqlite_only
+def test_a_credentials_mail_quoted_by_someone_else_keeps_no_live_password_either(desk: Desk) -> None:
+    """The customer forwarded it to a colleague, who writes in quoting it: the password is as live as in the
+    customer's own reply, and a From proves nothing either way, so every sender's mail is checked."""
+    desk.deliver(FIRST)
+    desk.run_once()
+    sent = credentials(desk)
+    password = _password(sent)
+
+    desk.deliver(quoting(sent, "<fwd-1@example.net>", quoted(sent), sender="colega@example.net"))
+    desk.run_once()
+
+    assert readable_anywhere(desk, password) == []
 
 
 @sqlite_only

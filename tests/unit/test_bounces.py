@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.mail.bounces import MAX_DIAGNOSTIC, Bounce, parse_bounce
+from mailbot.mail.bounces import MAX_DIAGNOSTIC, MAX_ORIGINAL_IDS, Bounce, parse_bounce
+from tests.costs import assert_costs_like
 
 BOUNCES = Path(__file__).resolve().parent.parent / "data" / "bounces"
 
@@ -78,7 +79,8 @@ def test_a_read_receipt_is_not_a_bounce() -> None:
     assert parse_bounce(sample("mdn-read-receipt.eml")) is None
 
 
-def dsn(action: str, status: str, diagnostic: str = "smtp; 250 2.0.0 OK") -> bytes:
+def dsn(action: str, status: str, diagnostic: str = "smtp; 250 2.0.0 OK", returned: str = outbound_id(9),
+        notice: str = "Report.") -> bytes:
     return (
         "From: MAILER-DAEMON@mail.example.com\n"
         "To: mesadeayuda@example.com\n"
@@ -89,7 +91,7 @@ def dsn(action: str, status: str, diagnostic: str = "smtp; 250 2.0.0 OK") -> byt
         "--b\n"
         "Content-Type: text/plain\n"
         "\n"
-        "Report.\n"
+        f"{notice}\n"
         "--b\n"
         "Content-Type: message/delivery-status\n"
         "\n"
@@ -103,7 +105,7 @@ def dsn(action: str, status: str, diagnostic: str = "smtp; 250 2.0.0 OK") -> byt
         "--b\n"
         "Content-Type: text/rfc822-headers\n"
         "\n"
-        f"Message-ID: {outbound_id(9)}\n"
+        f"Message-ID: {returned}\n"
         "--b--\n"
     ).encode()
 
@@ -131,6 +133,24 @@ def test_a_long_diagnostic_is_one_capped_line() -> None:
     assert "\n" not in found.diagnostic
     assert found.diagnostic.startswith("550 5.7.1 blocked by policy blocked")
     assert found.diagnostic.endswith("…")
+
+
+def test_a_report_naming_many_message_ids_keeps_the_first_few() -> None:
+    """A forged report once named 260,000 ids, and all of them went into one IN (…) of the outbox lookup."""
+    ids = [f"<{n}@example.net>" for n in range(100_000)]
+    folded = "\n ".join(" ".join(ids[i:i + 200]) for i in range(0, len(ids), 200))
+    found = parse_bounce(dsn("failed", "5.1.1", returned=folded))
+    assert found is not None and found.original_message_ids == tuple(ids[:MAX_ORIGINAL_IDS])
+
+
+@pytest.mark.parametrize("unit", ["\n", ">\n", " \n", "-"], ids=["blank lines", "quote marks", "spaces", "dashes"])
+def test_a_forged_notice_costs_what_a_plain_one_of_its_size_costs(unit: str) -> None:
+    """The notice is searched for the copy marker and, when no returned headers name the mail, for quoted
+    Message-ID lines; patterns that ran over every following blank line from each line, or tried every split of a
+    line of dashes, took a minute for 80 kB."""
+    size = 30_000
+    hostile, plain = (dsn("failed", "5.1.1", "", returned="", notice=text) for text in (unit * size, "x" * size))
+    assert_costs_like(lambda: parse_bounce(hostile), lambda: parse_bounce(plain))
 
 
 PLAIN = b"From: Marta Ruiz <marta.ruiz@example.org>\nTo: mesadeayuda@example.com\nSubject: Consulta\n\nHola.\n"

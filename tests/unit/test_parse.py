@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbot.mail.parse import Attachment, InboundMail, ParseError, ParseLimits, parse_message
+from tests.costs import assert_costs_like
 
 
 def wire(message: bytes) -> bytes:
@@ -287,6 +288,16 @@ def test_html_only_mail_gets_readable_text_without_tags_or_scripts() -> None:
     assert "alert" not in mail.text and "color" not in mail.text
     assert "\n\n\n\n" not in mail.text
     assert mail.text == mail.text.strip()
+
+
+def test_xml_declarations_before_the_html_are_skipped_at_the_cost_of_reading_them() -> None:
+    """lxml refuses a str document that declares an encoding, so declarations are skipped; skipping them one at a
+    time copied the rest of the document each time (2.4 MB of them took 12 s)."""
+    declarations = b'<?xml version="1.0" encoding="utf-8"?>\n' + b"<?xml>" * 400_000
+    hostile = with_body(b"text/html; charset=utf-8", b"8bit", declarations + b"<p>Hola</p>")
+    plain = with_body(b"text/plain; charset=utf-8", b"8bit", b"x" * len(declarations) + b"\nHola")
+    assert parse_message(hostile).text == "Hola"
+    assert_costs_like(lambda: parse_message(hostile), lambda: parse_message(plain))
 
 
 def test_multipart_alternative_prefers_text_plain_and_keeps_html() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailbot.mail.quotes import strip_reply
+from tests.costs import assert_costs_like
 
 REPLIES = Path(__file__).resolve().parent.parent / "data" / "replies"
 SEPARATOR = "\n==== expected ====\n"
@@ -81,3 +82,20 @@ def test_result_is_a_run_of_the_input_lines_or_the_input_itself(text: str) -> No
     stripped = strip_reply(text)
     normalised = text.replace("\r\n", "\n").replace("\r", "\n")
     assert stripped == text or (stripped.strip() and stripped in normalised)
+
+
+# Bodies a hostile sender repeats for a megabyte; the first made every matching line copy the rest of the mail.
+HOSTILE_BODIES = {
+    "attribution lines": "On a wrote:\n",
+    "three-line attributions": "On a\nb\nc wrote:\n",
+    "attributions over blank lines": "On a wrote:\n\n\n\n\n\n",
+    "underscores over blank lines": "____________\n\n\n",
+    "header blocks": "From: a\nSent: b\n",
+}
+
+
+@pytest.mark.parametrize("unit", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES)
+def test_stripping_costs_what_a_plain_body_of_the_same_size_costs(unit: str) -> None:
+    size = 600_000
+    hostile, plain = unit * (size // len(unit)), "Hola mundo.\n" * (size // 12)
+    assert_costs_like(lambda: strip_reply(hostile), lambda: strip_reply(plain))
