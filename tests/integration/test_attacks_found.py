@@ -1,5 +1,5 @@
-"""Attacks by someone who can only send mail to the desk: each test shows a flaw the current code has (it fails
-today) and asserts what the desk should do instead. Run alone: they are slow on purpose where the flaw is time."""
+"""Attacks by someone who can only send mail to the desk, found by an attack run: each test failed against the
+code of its day and asserts what the desk does instead. The docstrings tell the attack as it worked then."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Attacks on the portal by someone who can only send mail to the desk: each test fails against the current code
-and asserts what the desk should do instead."""
+"""Attacks on the portal by someone who can only send mail to the desk, found by an attack run: each test failed
+against the code of its day and asserts what the desk does instead."""
 
 from __future__ import annotations
 
