@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
@@ -30,6 +32,7 @@ Parsed = dict[int, InboundMail | str]  # UID → the parsed mail, or why it cann
 RESULT_TIMEOUT = 300.0  # seconds a batch may take in the worker: past that it is taken as hung, and parsed here
 TASKS_PER_WORKER = 200  # batches before the worker is replaced by a fresh one: what a parse leaks stays bounded
 STOP_WAIT = 10.0  # seconds `close` waits for the worker to finish the batch in hand before killing it
+PARENT_CHECK = 1.0  # seconds between the worker's looks at whether its daemon is still alive
 
 
 class ParseAhead:
@@ -121,10 +124,20 @@ def parse_batch(raws: list[tuple[int, bytes]], limits: ParseLimits) -> Parsed:
 
 def _worker_started(log_format: str, log_level: str) -> None:
     """The daemon decides when the worker ends (`close`): Ctrl-C or systemd's SIGTERM to the whole group must not
-    kill it under a batch, and SIGHUP is the daemon's. Its log lines look like the daemon's."""
+    kill it under a batch, and SIGHUP is the daemon's. A daemon killed outright (SIGKILL, the OOM killer) cannot
+    end it, and its task pipe never closes (the worker holds both ends), so it watches for its parent's death. Its
+    log lines look like the daemon's."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
     logs.setup(log_format, log_level)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this process within a second of `parent`'s death (the worker is then someone else's child)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)
 
 
 def _end(pool: ProcessPoolExecutor, wait: float) -> None:

@@ -7,9 +7,12 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -122,3 +125,46 @@ def test_after_close_no_worker_starts() -> None:
     ahead.close()
     assert [parsed for _batch, parsed in ahead.batches(batches(3), ParseLimits())] == [{}, {}, {}]
     assert multiprocessing.active_children() == []
+
+
+def test_the_worker_of_a_daemon_killed_outright_ends_too(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer) gives the daemon no chance to end its worker; an orphan would live for ever."""
+    script = tmp_path / "daemon.py"
+    script.write_text(
+        "import sys, threading, time\n"
+        "from mailbot.mail.parse import ParseLimits\n"
+        "from mailbot.mail.source import Batch, Fetched\n"
+        "from mailbot.runners.parse_ahead import ParseAhead\n"
+        "AHEAD = ParseAhead()  # as the daemon's App holds it\n"
+        "def intake():  # as in the daemon: a runner's thread starts the worker\n"
+        "    raw = b'From: a@example.org\\nSubject: x\\nMessage-ID: <x@example.org>\\n\\nHola\\n'\n"
+        "    batches = iter([Batch(1, [Fetched(1, raw)]), Batch(1, [Fetched(2, raw)])])\n"
+        "    for _batch, _parsed in AHEAD.batches(batches, ParseLimits()):\n"
+        "        pass\n"
+        "if __name__ == '__main__':\n"
+        "    runner = threading.Thread(target=intake)\n"
+        "    runner.start()\n"
+        "    runner.join()\n"
+        "    print('started', flush=True)\n"
+        "    time.sleep(600)\n")
+    daemon = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert daemon.stdout is not None and daemon.stdout.readline() == "started\n"
+    workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(daemon.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+    assert workers, "the worker was started"
+    daemon.kill()
+    daemon.wait()
+    daemon.stdout.close()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), "the worker outlived its daemon"
+
+
+def _alive(pid: int) -> bool:
+    """Running, neither gone nor a zombie waiting for whoever adopted it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
