@@ -282,7 +282,8 @@ def _ours(config: Config, queue: QueueConfig, secret: bytes) -> Ours:
     """What classify knows of the desk and of the queue the batch came to."""
     return Ours(config.desk.message_id_domain, frozenset(q.address.lower() for q in config.queues),
                 frozenset(a.lower() for a in queue.agents), queue.agents_group, secret,
-                config.desk.trusted_authserv_ids, config.desk.agents_server_binds_sender)
+                config.desk.trusted_authserv_ids, config.desk.agents_server_binds_sender,
+                frozenset(a.lower() for q in config.queues for a in q.agents))
 
 
 def _duplicate(session: Session, key: _Key, earlier: _Earlier) -> Verdict:

@@ -122,7 +122,8 @@ def address_list(values: Iterable[str], limit: int) -> tuple[str, ...]:
 def delivery_mailbox(address: str) -> str:
     """One spelling for the addresses a mail server delivers to the same mailbox, to count what the desk sends
     there: lower case, the local part unquoted and without its "+tag" (RFC 5233 sub-addressing), the domain
-    without its root dot. '"Ana"@example.org', "ana+1@example.org" and "ana@example.org." are "ana@example.org".
+    without its root dot and in the A-labels DNS resolves. '"Ana"@example.org', "ana+1@example.org",
+    "ana@example.org." and "ana@ｅxample.org" are "ana@example.org".
     Provider-specific rules (dots at gmail.com, "-" tags) are not guessed."""
     local, at, domain = address.strip().lower().rpartition("@")
     if not at:
@@ -130,4 +131,13 @@ def delivery_mailbox(address: str) -> str:
     if len(local) > 1 and local.startswith('"') and local.endswith('"'):
         local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
     untagged = local.partition("+")[0]
-    return f"{untagged or local}@{domain.rstrip('.')}"
+    return f"{untagged or local}@{_dns_name(domain.rstrip('.'))}"
+
+
+def _dns_name(domain: str) -> str:
+    """The name DNS resolves for `domain`: IDNA-mapped to A-labels (full-width letters, the ideographic full stop
+    and a U-label all become the one ASCII name a relay looks up); the domain as given when it is no valid IDN."""
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain

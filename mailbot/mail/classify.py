@@ -48,6 +48,7 @@ class Ours:
     secret: bytes = b""
     trusted_authserv_ids: tuple[str, ...] = ()
     agent_results: bool = False  # [desk] agents_server_binds_sender: a trusted pass for an agent's address counts
+    desk_agents: frozenset[str] = frozenset()  # every queue's agents: one of them unproved is flagged, anywhere
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,10 @@ def _verified_agent(mail: InboundMail, ours: Ours) -> bool:
 
 
 def _agent_address(mail: InboundMail, ours: Ours) -> bool:
-    return _sender(mail) in ours.agents
+    """From one of the queue's agents, or of another queue's (a forged agent of another desk address would
+    otherwise be a customer of whichever case its subject names)."""
+    sender = _sender(mail)
+    return sender in ours.agents or sender in ours.desk_agents
 
 
 _NO_REPLY = re.compile(r"(?:no-?reply|do-?not-?reply)(?:[+.\-_].*)?")

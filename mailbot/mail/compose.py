@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -54,7 +55,15 @@ def address(name: str, addr: str) -> Address:
     a hostile name kept, and inert any it would decode, so it stays one header. Given in parts, a non-ASCII local
     part is written as is (for an SMTPUTF8 server), where addr_spec= would refuse it."""
     local, _, domain = addr.rpartition("@")
-    return Address(display_name=inert(one_line(name, MAX_NAME)), username=local, domain=domain)
+    return Address(display_name=inert(one_line(name, MAX_NAME)), username=_unquoted(local), domain=domain)
+
+
+def _unquoted(local: str) -> str:
+    """A quoted local part as its content ('"juan perez"' → 'juan perez'): Address quotes it again where needed,
+    and given the quotes it would quote them too, naming another mailbox ('"\\"juan perez\\""')."""
+    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
+        return re.sub(r"\\(.)", r"\1", local[1:-1])
+    return local
 
 
 def inert(text: str) -> str:

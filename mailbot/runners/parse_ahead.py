@@ -30,7 +30,6 @@ from ..mail.source import Batch
 log = logging.getLogger(__name__)
 Parsed = dict[int, InboundMail | str]  # UID → the parsed mail, or why it cannot be parsed
 RESULT_TIMEOUT = 300.0  # seconds a batch may take in the worker: past that it is taken as hung, and parsed here
-TASKS_PER_WORKER = 200  # batches before the worker is replaced by a fresh one: what a parse leaks stays bounded
 STOP_WAIT = 10.0  # seconds `close` waits for the worker to finish the batch in hand before killing it
 PARENT_CHECK = 1.0  # seconds between the worker's looks at whether its daemon is still alive
 
@@ -83,7 +82,7 @@ class ParseAhead:
                     # spawn, not fork: the daemon has threads (and their locks) a forked child would inherit mid-use.
                     self._pool = ProcessPoolExecutor(
                         1, multiprocessing.get_context("spawn"), initializer=_worker_started,
-                        initargs=(self.logging.format, self.logging.level), max_tasks_per_child=TASKS_PER_WORKER)
+                        initargs=(self.logging.format, self.logging.level))  # no max_tasks_per_child: gh-115634
                 return self._pool.submit(parse_batch, raws, limits)
             except Exception as exc:  # no process could be started (a pids limit, memory), or the pool broke
                 self._give_up(exc)

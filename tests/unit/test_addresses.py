@@ -114,9 +114,15 @@ def test_any_header_reads_without_error_into_at_most_limit_valid_addresses(value
         ("victim-1@example.org", "victim-1@example.org"),
         ('"a@b"@example.org', "a@b@example.org"),
         ("nobody", "nobody"),
+        ("victim@\uff45xample.org", "victim@example.org"),
+        ("victim@example\u3002org", "victim@example.org"),
+        ("victim@bücher.example", "victim@xn--bcher-kva.example"),
+        ("victim@XN--BCHER-KVA.example", "victim@xn--bcher-kva.example"),
+        ("victim@-not-.a..domain", "victim@-not-.a..domain"),
     ],
     ids=["plain", "case", "tag", "tags", "quoted", "quoted-tag", "quoted-pair", "root-dot", "spaces",
-         "only-a-tag-is-kept", "dots-kept", "dash-kept", "quoted-at", "no-at"],
+         "only-a-tag-is-kept", "dots-kept", "dash-kept", "quoted-at", "no-at", "full-width", "ideographic-stop",
+         "u-label", "a-label", "no-idn"],
 )
 def test_delivery_mailbox(address: str, expected: str) -> None:
     assert delivery_mailbox(address) == expected

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ...config import Config, QueueConfig
 from ...mail.classify import Decision
 from ...mail.parse import InboundMail
-from ..lookups import Lookups
+from ..lookups import Lookups, named_ids
 from ..models import Case, Entry, Outcome
 from ..storage import store_blob
 from ..verdict import Verdict
@@ -34,6 +34,12 @@ class Inbound:
     def raw_sha256(self) -> str:
         """The raw message, kept once on disk the first time an action records it."""
         return store_blob(self.config.storage_path, "raw", self.mail.raw, ".eml")
+
+    def answers_our_mail(self, case: Case) -> bool:
+        """The mail names a Message-ID of ours that went to its sender about `case`: only that mail's recipients
+        know it, so it shows the sender is who the From says, as no From header can (read with the batch)."""
+        sender = (self.mail.from_addr or "").lower()
+        return (self.lookups or Lookups(self.session)).mailed(named_ids(self.mail), sender, case.id)
 
     def history(self, case: Case) -> list[Entry]:
         """The case's newest entries but the desk's automatic mails, oldest first: what the agents are shown."""

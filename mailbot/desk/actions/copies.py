@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...mail.authresults import from_domain_pass
-from ..lookups import Lookups, named_ids
 from ..models import Case
 from .base import Inbound
 
@@ -38,7 +37,7 @@ def sort_copied(inbound: Inbound, case: Case, *, opening: bool) -> Copies:
     if not newcomers:
         return Copies()
     sender = (inbound.mail.from_addr or "").lower()
-    if _authenticated(inbound, sender) or (not opening and _answers_our_mail(inbound, case, sender)):
+    if _authenticated(inbound, sender) or (not opening and inbound.answers_our_mail(case)):
         vouched = newcomers
     else:
         vouched = [address for address in newcomers if opening and _colleagues(inbound, sender, address)]
@@ -62,12 +61,6 @@ def _authenticated(inbound: Inbound, sender: str) -> bool:
     results = [value for name, value in inbound.mail.headers if name == "authentication-results"]
     trusted = inbound.config.desk.trusted_authserv_ids
     return from_domain_pass(results, trusted, sender.rpartition("@")[2]) is not None
-
-
-def _answers_our_mail(inbound: Inbound, case: Case, sender: str) -> bool:
-    """It names a Message-ID of ours that went to its sender about this case: read with the batch's lookups."""
-    lookups = inbound.lookups or Lookups(inbound.session)
-    return lookups.mailed(named_ids(inbound.mail), sender, case.id)
 
 
 def _colleagues(inbound: Inbound, sender: str, address: str) -> bool:

@@ -44,7 +44,8 @@ def open_after_closed(inbound: Inbound) -> Verdict:
     is told the new number (that mail stands for the acknowledgement)."""
     previous = inbound.case
     assert previous is not None
-    if survey.record_reply(previous, strip_reply(inbound.mail.text)):  # the closing mail's survey, answered
+    # A rating by mail needs a reply to our mail on the case (the closing mail's), as the portal's link its signature.
+    if inbound.answers_our_mail(previous) and survey.record_reply(previous, strip_reply(inbound.mail.text)):
         cases.record_inbound(inbound.session, inbound.config.storage_path, previous, inbound.mail,
                              inbound.raw_sha256, EntryKind.CUSTOMER)
         return inbound.verdict(Outcome.FOLLOW_UP, f"satisfaction rating {previous.rating} recorded on "
