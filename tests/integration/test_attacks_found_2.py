@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import select
 
 from mailbot.desk.models import Case, Escalation, EscalationKind, Outbox, OutboxStatus, State, utcnow
