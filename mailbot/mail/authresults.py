@@ -8,7 +8,7 @@ from typing import Any
 
 import authres
 
-__all__ = ["from_domain_pass", "verified_sender_pass"]
+__all__ = ["from_domain_passes", "verified_sender_pass"]
 
 # (method, the property that must name the agent's own address), strongest proof first. Domain-level evidence
 # (DKIM's header.d, SPF for a bare domain or for another mailbox of it, a header.from anywhere) proves only that
@@ -19,11 +19,14 @@ _SENDER_PROOFS = (
     ("dkim", ("header", "i")),
     ("spf", ("smtp", "mailfrom")),
 )
-# What shows that the From header's domain sent the mail (RFC 7489): DMARC passed for it, or a DKIM signature of
-# that very domain (aligned). SPF alone says nothing of the From header.
+# How a trusted header shows that the From header's domain sent the mail: a DKIM signature of that very domain
+# (aligned, RFC 7489), SPF's pass for an envelope sender at that domain, DMARC's pass for it. What each proves
+# differs (a signature covers only the headers it lists; DMARC does not say which of the two it passed on), so
+# `from_domain_passes` gives them all and the caller decides.
 _FROM_PROOFS = (
-    ("dmarc", ("header", "from")),
     ("dkim", ("header", "d")),
+    ("spf", ("smtp", "mailfrom")),
+    ("dmarc", ("header", "from")),
 )
 
 
@@ -39,11 +42,14 @@ def verified_sender_pass(headers: Sequence[str], trusted_authserv_ids: Collectio
     return _first_pass(headers, trusted_authserv_ids, wanted, _SENDER_PROOFS, _bare_address) if wanted else None
 
 
-def from_domain_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], domain: str) -> str | None:
-    """``"dmarc"`` or ``"dkim"`` when a trusted header shows that ``domain``, the From address's, sent the mail
-    (DMARC pass, or a DKIM signature of that domain); None otherwise. Trusted as in `verified_sender_pass`."""
+def from_domain_passes(headers: Sequence[str], trusted_authserv_ids: Collection[str], domain: str) -> frozenset[str]:
+    """Every method ("dkim", "spf", "dmarc") by which a trusted header shows that ``domain``, the From address's,
+    sent the mail; empty when none does. Trusted as in `verified_sender_pass`."""
     wanted = _bare_domain(domain)
-    return _first_pass(headers, trusted_authserv_ids, wanted, _FROM_PROOFS, _domain_of) if wanted else None
+    if not wanted:
+        return frozenset()
+    return frozenset(method for method, prop in _FROM_PROOFS
+                     if _first_pass(headers, trusted_authserv_ids, wanted, ((method, prop),), _domain_of))
 
 
 def _first_pass(headers: Sequence[str], trusted_authserv_ids: Collection[str], wanted: str,

@@ -378,14 +378,17 @@ def test_whom_an_agent_copies_on_a_reply_joins_the_case_and_gets_the_answers(age
 
 
 ADVISER = "asesor@example.net"
-DMARC_PASS = "Authentication-Results: mx.example.com; dmarc=pass header.from=transportes.example.org\n"
+SIGNED_CC = ("Authentication-Results: mx.example.com; dkim=pass header.d=transportes.example.org; "
+             "dmarc=pass header.from=transportes.example.org\n"
+             "DKIM-Signature: v=1; a=rsa-sha256; d=transportes.example.org; s=s1;\n"
+             " h=from:to:cc:subject:date:message-id; bh=YmgK; b=c2lnbmF0dXJl\n")  # its signature covers Cc
 
 
 def participants(desk: Desk, number: str = "CS0000001") -> list[str]:
     return [p.email for p in the_case(desk, number).participants]
 
 
-@pytest.mark.parametrize("evidence", ["answers our mail", "dmarc pass"])
+@pytest.mark.parametrize("evidence", ["answers our mail", "dkim pass covering cc"])
 @sqlite_only
 def test_whom_a_customer_copies_joins_the_case_when_the_mail_is_theirs(agents_desk: Desk, evidence: str) -> None:
     """From a mail client, a reply to our mail names its Message-ID, which only its recipient knows."""
@@ -393,7 +396,7 @@ def test_whom_a_customer_copies_joins_the_case_when_the_mail_is_theirs(agents_de
     desk.deliver(FIRST)
     desk.run_once()
     _, ack = desk.first_mails(CUSTOMER)
-    proof = f"In-Reply-To: {ack.message['Message-ID']}\n" if evidence == "answers our mail" else DMARC_PASS
+    proof = f"In-Reply-To: {ack.message['Message-ID']}\n" if evidence == "answers our mail" else SIGNED_CC
     desk.deliver(mail("<cc-1@transportes.example.org>", "RE: [CS0000001] No puedo firmar", "Copio a mi asesor.",
                       extra=f"{proof}Cc: Asesor <{ADVISER}>\n"))
     desk.run_once()
@@ -436,7 +439,7 @@ def test_a_new_case_takes_the_senders_colleagues_and_anyone_only_when_authentica
                                                                                     authenticated: bool) -> None:
     desk = agents_desk
     cc = f"Cc: luis@transportes.example.org, {ADVISER}\n"
-    desk.deliver(FIRST.replace("Message-ID:", f"{DMARC_PASS if authenticated else ''}{cc}Message-ID:"))
+    desk.deliver(FIRST.replace("Message-ID:", f"{SIGNED_CC if authenticated else ''}{cc}Message-ID:"))
     desk.run_once()
 
     if authenticated:

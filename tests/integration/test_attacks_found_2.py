@@ -135,7 +135,6 @@ def test_a_forged_reply_does_not_rate_another_customers_closed_case(agents_desk:
 
 # 4. A replayed DKIM-signed mail with a Cc added puts a stranger on the victim's new case -------------------------
 
-@pytest.mark.xfail(strict=True, reason="open: a DKIM pass is not checked to cover Cc (h=) (session note)")
 @sqlite_only
 def test_a_dkim_pass_vouches_only_for_a_cc_the_signature_covers(agents_desk: Desk) -> None:
     """copies._authenticated takes an aligned DKIM pass (or DMARC, which passes on it) as proof that everyone the

@@ -1,7 +1,8 @@
 """Whom a person's mail puts on a case by copying them. A participant gets every agent reply, and anyone can write
 any From, so a Cc'd address joins only when the mail shows that its From is genuine:
 
-- a trusted Authentication-Results header shows DMARC, or a DKIM signature of the From's own domain, passing;
+- a trusted Authentication-Results header shows SPF passing for the From's domain, or a DKIM signature of that
+  domain passing that covers Cc (DMARC alone does not say which);
 - on a case the mail threads onto: it answers (In-Reply-To/References) a mail the desk sent that very sender on
   that case, whose Message-ID only its recipients know;
 - on a case the mail opens: the address is of the sender's configured account ([accounts]), a colleague who may
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...mail.authresults import from_domain_pass
+from ...mail.authresults import from_domain_passes
 from ..models import Case
 from .base import Inbound
 
@@ -57,10 +58,35 @@ def _not_added(addresses: list[str], why: str) -> str:
 
 
 def _authenticated(inbound: Inbound, sender: str) -> bool:
-    """A trusted border MTA saw DMARC, or the From domain's own DKIM signature, pass (mail/authresults.py)."""
+    """A trusted border MTA (mail/authresults.py) saw the From's domain send this mail with its Cc as it is: SPF
+    passed for an envelope sender at that domain (its own servers sent it, now), or a DKIM signature of that domain
+    passed and every such signature covers Cc (h=). A signature that does not list Cc still verifies after a Cc is
+    added, so a mail the sender once wrote to someone could be re-sent to the desk with that someone copied. DMARC's
+    pass alone does not tell which of the two it rests on."""
     results = [value for name, value in inbound.mail.headers if name == "authentication-results"]
-    trusted = inbound.config.desk.trusted_authserv_ids
-    return from_domain_pass(results, trusted, sender.rpartition("@")[2]) is not None
+    domain = sender.rpartition("@")[2]
+    passes = from_domain_passes(results, inbound.config.desk.trusted_authserv_ids, domain)
+    return "spf" in passes or ("dkim" in passes and _signatures_cover_cc(inbound, domain))
+
+
+def _signatures_cover_cc(inbound: Inbound, domain: str) -> bool:
+    """Every DKIM-Signature of `domain` lists "cc" in its h= tag (RFC 6376 §3.5), and there is one."""
+    covered = [_signed_headers(value) for name, value in inbound.mail.headers if name == "dkim-signature"
+               if _tag(value, "d").lower().rstrip(".") == domain.lower()]
+    return bool(covered) and all("cc" in headers for headers in covered)
+
+
+def _tag(signature: str, name: str) -> str:
+    """A tag's value in a DKIM-Signature ("d", "h"), white space removed; "" when absent."""
+    for part in signature.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == name:
+            return "".join(value.split())
+    return ""
+
+
+def _signed_headers(signature: str) -> set[str]:
+    return {header.strip().lower() for header in _tag(signature, "h").split(":") if header.strip()}
 
 
 def _colleagues(inbound: Inbound, sender: str, address: str) -> bool:
