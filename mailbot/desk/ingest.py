@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, text
@@ -29,7 +29,7 @@ from .settings import desk_secret
 from .storage import durable_together
 from .actions import Inbound, action_for, needs_thread
 from .actions.quarantine import quarantine
-from .lookups import Lookups
+from .lookups import Lookups, named_ids
 from .models import Case, Outcome, Receipt, utcnow
 from .redaction import redact_quoted_password
 from .verdict import Verdict
@@ -266,7 +266,10 @@ class _Pass:
         """classify → thread (and may the sender add to that case?) → the action the table names. A quoted live
         password is redacted first, so no action stores or forwards it."""
         mail = redact_quoted_password(self.lookups, self.config, mail)
-        decision = classify(mail, self.ours)
+        ours = self.ours
+        if (mail.from_addr or "").lower() in ours.desk_agents:  # which of its signed ids went outside the desk
+            ours = replace(ours, exposed=self.lookups.exposed(named_ids(mail)))
+        decision = classify(mail, ours)
         case = None
         if decision.case_number is not None:  # an agent's signed reference names its case
             case = self.lookups.case_numbered(decision.case_number)

@@ -123,6 +123,14 @@ class Lookups:
         self._read_ours([i for i in message_ids if i not in self._ours])
         return [self._ours[i] for i in message_ids]
 
+    def exposed(self, message_ids: Sequence[str]) -> frozenset[str]:
+        """Which of `message_ids` are notifications whose signed id went outside the desk (asked for an agent's
+        mail only, and always of the database: a mail earlier in the batch may have exposed one)."""
+        if not message_ids:
+            return frozenset()
+        return frozenset(self.session.scalars(select(Outbox.message_id).where(
+            Outbox.message_id.in_(list(message_ids)[:CHUNK]), Outbox.exposed_at.is_not(None))))
+
     def history(self, case: Case) -> list[Entry]:
         """The case's newest entries but the desk's own automatic mails (HISTORY_READ of them), oldest first.
         Only what `for_batch` read is kept: a case read here is read again next time, by its index."""

@@ -395,6 +395,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
+    # A notification whose signed Message-ID went outside the desk (an agent's reply to it copied someone, and their
+    # mail client sent it to them too): since then that id proves no agent (mail/classify.agent_proof).
+    exposed_at: Mapped[datetime | None]
 
 
 class PortalSession(Base):

@@ -49,6 +49,7 @@ class Ours:
     trusted_authserv_ids: tuple[str, ...] = ()
     agent_results: bool = False  # [desk] agents_server_binds_sender: a trusted pass for an agent's address counts
     desk_agents: frozenset[str] = frozenset()  # every queue's agents: one of them unproved is flagged, anywhere
+    exposed: frozenset[str] = frozenset()  # signed ids seen outside the desk (the mail's own): they prove nothing
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def agent_proof(mail: InboundMail, ours: Ours) -> tuple[str, str | None] | None:
         return None
     signed_for = [agent, *([ours.agents_group] if ours.agents_group else [])]
     for message_id in (*mail.in_reply_to, *reversed(mail.references)):
+        if message_id in ours.exposed:  # whom the agent copied has it too: it is no longer the agent's alone
+            continue
         for address in signed_for:
             case_number = signed_case(message_id, address, ours.secret)
             if case_number is not None:

@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from mailbot.desk.models import Case, Escalation, EscalationKind, Outbox, OutboxStatus, State, utcnow
@@ -40,7 +39,6 @@ def default_agent_proof(desk: Desk) -> Desk:
 
 # 1. Whoever an agent copies holds a bearer token that makes them that agent on the case, for good ---------------
 
-@pytest.mark.xfail(strict=True, reason="open: a signed reference is a bearer token its copies carry (session note)")
 @sqlite_only
 def test_a_person_an_agent_copied_cannot_replay_the_signed_reference_and_act_as_the_agent(agents_desk: Desk) -> None:
     """An agent adds someone to a case the documented way: by copying them on a reply to the notification. Their

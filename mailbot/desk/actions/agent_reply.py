@@ -3,10 +3,13 @@ and sent to the customer and the case's participants, threaded into their conver
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from ...mail.quotes import strip_reply
 from .. import cases, escalation
 from ..commands import EXAMPLES, Commands, parse_commands
-from ..models import Case, Direction, Entry, EntryKind, MailKind, Outcome, State, utcnow
+from ..lookups import named_ids
+from ..models import Case, Direction, Entry, EntryKind, MailKind, Outbox, Outcome, State, utcnow
 from ..outbox import agent_reply_context, command_error_context, enqueue
 from ..verdict import Verdict
 from .base import Inbound
@@ -16,6 +19,7 @@ def act(inbound: Inbound) -> Verdict:
     config, mail, case = inbound.config, inbound.mail, inbound.case
     assert mail.from_addr is not None and case is not None
     agent = mail.from_addr.lower()
+    _expose_if_copied(inbound)
     commands = parse_commands(strip_reply(mail.text), agent, inbound.queue.agents, config.desk.language)
     if commands.error is not None:
         return _refuse(inbound, case, commands)
@@ -40,6 +44,18 @@ def act(inbound: Inbound) -> Verdict:
     inbound.session.flush()
     _send_to_customer(inbound, case, reply)
     return inbound.verdict(Outcome.FOLLOW_UP, f"{agent} answered {case.number}", case)
+
+
+def _expose_if_copied(inbound: Inbound) -> None:
+    """The agent's mail went to people outside the desk too (its To or Cc): they now hold the signed notification
+    ids it answers, so those ids prove no agent from now on (the agent's next mail answers a newer notification)."""
+    desk = {q.address.lower() for q in inbound.config.queues} | {a.lower() for a in inbound.queue.agents}
+    desk |= {(inbound.queue.agents_group or "").lower()}
+    if not [a for a in (*inbound.mail.to, *inbound.mail.cc) if a.lower() not in desk]:
+        return
+    inbound.session.execute(update(Outbox).where(Outbox.message_id.in_(named_ids(inbound.mail)),
+                                                 Outbox.exposed_at.is_(None))
+                            .values(exposed_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def _apply(case: Case, commands: Commands) -> None:
