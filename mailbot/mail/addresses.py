@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-__all__ = ["MAX_ADDRESS", "Mailbox", "addr_spec", "address_list", "delivery_mailbox", "has_encoded_word", "mailboxes"]
+__all__ = ["MAX_ADDRESS", "Mailbox", "addr_spec", "address_list", "delivery_mailbox", "has_encoded_word", "mailboxes",
+           "unquoted"]
 
 MAX_ADDRESS = 254  # RFC 5321 §4.5.3.1.3: a longer path cannot be delivered to, so it is nobody's address
 # Ordinary text, an escaped character (RFC 5322 §3.2.1 quoted-pair) or one special.
@@ -128,10 +129,16 @@ def delivery_mailbox(address: str) -> str:
     local, at, domain = address.strip().lower().rpartition("@")
     if not at:
         return domain
-    if len(local) > 1 and local.startswith('"') and local.endswith('"'):
-        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    local = unquoted(local)
     untagged = local.partition("+")[0]
     return f"{untagged or local}@{_dns_name(domain.rstrip('.'))}"
+
+
+def unquoted(local: str) -> str:
+    """A quoted local part as its content ('"juan perez"' → 'juan perez', quoted pairs undone); any other as is."""
+    if len(local) > 1 and local.startswith('"') and local.endswith('"'):
+        return _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    return local
 
 
 def _dns_name(domain: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -11,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ..templates import Rendered
+from .addresses import unquoted
 from .message_ids import MAILBOT_HEADER
 from .sanitize import one_line
 
@@ -53,17 +53,10 @@ class Envelope:
 def address(name: str, addr: str) -> Address:
     """A name and an address as one header value. Address quotes and encodes the name; one_line takes out any CR/LF
     a hostile name kept, and inert any it would decode, so it stays one header. Given in parts, a non-ASCII local
-    part is written as is (for an SMTPUTF8 server), where addr_spec= would refuse it."""
+    part is written as is (for an SMTPUTF8 server), where addr_spec= would refuse it; a quoted one is given
+    unquoted, since Address quotes it where needed and would otherwise quote its quotes (another mailbox)."""
     local, _, domain = addr.rpartition("@")
-    return Address(display_name=inert(one_line(name, MAX_NAME)), username=_unquoted(local), domain=domain)
-
-
-def _unquoted(local: str) -> str:
-    """A quoted local part as its content ('"juan perez"' → 'juan perez'): Address quotes it again where needed,
-    and given the quotes it would quote them too, naming another mailbox ('"\\"juan perez\\""')."""
-    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
-        return re.sub(r"\\(.)", r"\1", local[1:-1])
-    return local
+    return Address(display_name=inert(one_line(name, MAX_NAME)), username=unquoted(local), domain=domain)
 
 
 def inert(text: str) -> str:

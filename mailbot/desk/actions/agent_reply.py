@@ -49,9 +49,7 @@ def act(inbound: Inbound) -> Verdict:
 def _expose_if_copied(inbound: Inbound) -> None:
     """The agent's mail went to people outside the desk too (its To or Cc): they now hold the signed notification
     ids it answers, so those ids prove no agent from now on (the agent's next mail answers a newer notification)."""
-    desk = {q.address.lower() for q in inbound.config.queues} | {a.lower() for a in inbound.queue.agents}
-    desk |= {(inbound.queue.agents_group or "").lower()}
-    if not [a for a in (*inbound.mail.to, *inbound.mail.cc) if a.lower() not in desk]:
+    if not inbound.outsiders((*inbound.mail.to, *inbound.mail.cc)):
         return
     inbound.session.execute(update(Outbox).where(Outbox.message_id.in_(named_ids(inbound.mail)),
                                                  Outbox.exposed_at.is_(None))

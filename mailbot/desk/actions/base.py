@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,8 +49,13 @@ class Inbound:
     def copied(self) -> list[str]:
         """Whom the mail Cc'd, besides the desk's addresses and the queue's agents: who may join the case as its
         participants (an agent's copies do; a customer's as desk/actions/copies.py says)."""
+        return self.outsiders(self.mail.cc)
+
+    def outsiders(self, addresses: Iterable[str]) -> list[str]:
+        """`addresses` (lower case) but the desk's own: its queues' addresses, the queue's agents and agents' list."""
         desk = {q.address.lower() for q in self.config.queues} | {a.lower() for a in self.queue.agents}
-        return [a.lower() for a in self.mail.cc if a.lower() not in desk and a.lower() != self.queue.agents_group]
+        desk.add((self.queue.agents_group or "").lower())
+        return [a.lower() for a in addresses if a.lower() not in desk]
 
     def verdict(self, outcome: Outcome, reason: str, case: Case | None = None) -> Verdict:
         return Verdict(self.uid, outcome, reason, self.decision.rule, case.id if case else None,
